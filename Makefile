@@ -1,0 +1,33 @@
+# speechbench: one entry point for set-up, tests, the demo and benchmarks.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.speechbench-installed
+PYTEST_ARGS ?=
+
+.PHONY: install test test-fast demo bench clean-venv
+
+install: $(STAMP)
+
+# Re-runs only when the dependency list changes; system packages first (espeak-ng, sox).
+$(STAMP): pyproject.toml tools/install_system_deps.sh
+	bash tools/install_system_deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+demo: install
+	bash tools/demo.sh
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,106 @@
+"""Argument parsing and error reporting for ``run_benchmark.py``.
+
+Errors a user can fix (unknown names, bad config keys, missing files, mismatched
+checkpoints, bad audio) end the run with one ``error:`` line, not a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+
+from speechbench import registry
+
+USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, FileNotFoundError, OSError)
+
+
+def get_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run_benchmark.py",
+        description="Train/evaluate a downstream task on a (frozen) upstream speech model.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("-m", "--mode", choices=["train", "evaluate"], required=True)
+    p.add_argument("-n", "--expname", help="experiment name (new training runs)")
+    p.add_argument("-p", "--expdir", help="experiment dir (default: result/downstream/EXPNAME)")
+    p.add_argument("-e", "--past_exp", help="experiment checkpoint (or its dir) to resume or evaluate")
+    p.add_argument("-u", "--upstream", help=f"one of: {', '.join(registry.available('upstream'))}")
+    p.add_argument("-k", "--upstream_ckpt", help="the upstream's checkpoint file (its authors' format)")
+    p.add_argument("--upstream_options", help="upstream options as key=value,key=value")
+    p.add_argument("--upstream_trainable", "-f", action="store_true", help="fine-tune the upstream")
+    p.add_argument("-s", "--upstream_feature_selection", default="hidden_states",
+                   help="upstream output to use: hidden_states (all layers) or another named output")
+    p.add_argument("-l", "--layer", type=int, help="use this hidden layer only (default: learnable weighted sum)")
+    p.add_argument("-d", "--downstream", help=f"one of: {', '.join(registry.available('downstream'))}")
+    p.add_argument("-c", "--config", help="downstream config YAML (default: the task's config.yaml)")
+    p.add_argument("-o", "--override", help="config overrides: config.runner.total_steps=20,,config.optimizer.lr=1e-3")
+    p.add_argument("-t", "--evaluate_split", default="test", help="split scored by -m evaluate")
+    p.add_argument("--feature_cache", help="dump dir of cached upstream features (stage 2 of a recipe)")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--verbose", action="store_true")
+    return p
+
+
+def _new_experiment(a: argparse.Namespace) -> tuple[dict, dict]:
+    from speechbench.train.config import apply_overrides, load_config
+
+    missing = [flag for flag, value in (("-n", a.expname), ("-u", a.upstream), ("-d", a.downstream)) if not value]
+    if missing:
+        raise ValueError(f"a new training run needs {', '.join(missing)} (or -e to resume)")
+    registry.expert_class("upstream", a.upstream)
+    registry.expert_class("downstream", a.downstream)
+    config_path = a.config or os.path.join(registry.expert_dir("downstream", a.downstream), "config.yaml")
+    config = apply_overrides(load_config(config_path), a.override or "")
+    args = {k: v for k, v in vars(a).items() if k not in ("mode", "past_exp", "override", "evaluate_split")}
+    args["config"] = os.path.abspath(config_path)
+    args["expdir"] = os.path.abspath(a.expdir or os.path.join("result", "downstream", a.expname))
+    if a.upstream_ckpt:
+        args["upstream_ckpt"] = os.path.abspath(a.upstream_ckpt)
+    if a.feature_cache:
+        args["feature_cache"] = os.path.abspath(a.feature_cache)
+    return args, config
+
+
+def run(a: argparse.Namespace) -> int:
+    from speechbench.runner import Runner, resume_runner
+
+    if a.past_exp:
+        overrides = {"device": a.device, "verbose": a.verbose}
+        if a.expdir:
+            overrides["expdir"] = os.path.abspath(a.expdir)
+        if a.mode == "evaluate" and not a.expdir:
+            path = a.past_exp if os.path.isdir(a.past_exp) else os.path.dirname(a.past_exp)
+            overrides["expdir"] = os.path.abspath(path)
+        runner = resume_runner(a.past_exp, overrides, a.override)
+        if a.mode == "train":
+            runner.train()
+        else:
+            runner.evaluate(a.evaluate_split, runner.resume["path"])
+        return 0
+    if a.mode == "evaluate":
+        raise ValueError("-m evaluate needs -e CHECKPOINT")
+    args, config = _new_experiment(a)
+    Runner(args, config).train()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = get_parser().parse_args(argv)
+    from speechbench.checkpoints import CheckpointError
+    from speechbench.train.config import ConfigError
+
+    try:
+        return run(a)
+    except (CheckpointError, ConfigError, registry.UnknownExpertError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except USAGE_ERRORS as err:
+        if a.verbose:
+            raise
+        print(f"error: {type(err).__name__}: {err} (rerun with --verbose for the traceback)", file=sys.stderr)
+        return 2
+    finally:
+        from speechbench.train import distributed
+        distributed.cleanup()

@@ -1,0 +1,1 @@
+"""Training machinery shared by every downstream: config, checkpoints, loop, featurizer."""

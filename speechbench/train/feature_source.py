@@ -1,0 +1,64 @@
+"""Where hidden states come from: the upstream run on the fly, or the feature cache.
+
+Experts never know which; both give ``(hidden_states: list of [B, T, D], lengths[B])``.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pad_sequence
+
+
+def select_feature(output: dict, selection: str) -> list[torch.Tensor]:
+    """Pick ``hidden_states`` (all layers) or another named output of an upstream."""
+    if selection not in output:
+        names = sorted(k for k, v in output.items() if k != "feature_lengths")
+        raise KeyError(f"upstream output has no '{selection}'; available: {', '.join(names)}")
+    value = output[selection]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+class UpstreamSource(nn.Module):
+    """Runs the upstream; frozen by default (eval mode, ``torch.inference_mode``)."""
+
+    def __init__(self, upstream: nn.Module, selection: str = "hidden_states", trainable: bool = False) -> None:
+        super().__init__()
+        self.upstream = upstream
+        self.selection = selection
+        self.trainable = trainable
+        if not trainable:
+            self.upstream.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "UpstreamSource":
+        super().train(mode)
+        if not self.trainable:
+            self.upstream.eval()
+        return self
+
+    def forward(self, utt_ids: list[str], wavs: list[torch.Tensor], device: torch.device) -> tuple[list[torch.Tensor], torch.Tensor]:
+        wavs = [w.to(device) for w in wavs]
+        grad = self.trainable and self.training
+        with contextlib.nullcontext() if grad else torch.inference_mode():
+            out = self.upstream(wavs)
+            hidden = select_feature(out, self.selection)
+            lengths = out["feature_lengths"]
+        if not grad:  # inference tensors cannot enter autograd (the featurizer weights need them)
+            hidden, lengths = [h.clone() for h in hidden], lengths.clone()
+        return hidden, lengths.to(device)
+
+
+class CacheSource(nn.Module):
+    """Reads hidden states of a finished feature-extraction stage (``FeatureCache``)."""
+
+    def __init__(self, cache) -> None:
+        super().__init__()
+        self.cache = cache
+
+    def forward(self, utt_ids: list[str], wavs: list, device: torch.device) -> tuple[list[torch.Tensor], torch.Tensor]:
+        per_utt = [self.cache.load(u) for u in utt_ids]
+        lengths = torch.tensor([layers[0].shape[0] for layers in per_utt], device=device)
+        hidden = [pad_sequence([layers[i] for layers in per_utt], batch_first=True).to(device)
+                  for i in range(len(per_utt[0]))]
+        return hidden, lengths

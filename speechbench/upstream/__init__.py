@@ -1,0 +1,1 @@
+"""Upstreams: one folder per model, each with ``expert.py`` defining ``UpstreamExpert``."""

@@ -1,0 +1,94 @@
+"""Baseline upstream: classic acoustic features, the reference every SSL model must beat.
+
+Features (all from torchaudio, one utterance at a time so batching changes nothing):
+
+* ``fbank`` (default): Kaldi-compatible log mel filterbank, ``num_mel_bins`` (80).
+* ``mfcc``: Kaldi-compatible MFCC, ``num_ceps`` (13) from ``num_mel_bins`` (23).
+* ``mel``: log mel spectrogram (torchaudio ``MelSpectrogram``, centred frames).
+* ``linear``: log power spectrogram (``n_fft`` 400: 201 bins).
+
+Common options: ``delta`` (0, 1 or 2 orders of deltas appended), ``cmvn`` (per-utterance
+mean/variance normalisation, default false: it zeroes the utterance mean, so a mean-pooling
+head such as SUPERB's speaker-ID head sees the same vector for every utterance, which is why
+SUPERB's first FBANK SID number was at chance), ``dither`` (Kaldi features, default 0 for
+reproducibility). 25 ms windows, 10 ms shift (``downsample_rate`` 160). Options come from
+``-k file.yaml`` (a mapping of these keys) or ``--upstream_options k=v,...``; the latter wins.
+There is one hidden state: the feature matrix.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torchaudio
+import yaml
+from torchaudio.compliance import kaldi
+
+from speechbench.upstream.base import UpstreamBase, upstream_output
+
+FEATURES = ("fbank", "mfcc", "mel", "linear")
+DEFAULTS: dict[str, Any] = {"feature": "fbank", "num_mel_bins": 80, "num_ceps": 13, "delta": 0,
+                            "cmvn": False, "dither": 0.0}
+
+
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+class UpstreamExpert(UpstreamBase):
+    downsample_rate = 160
+
+    def __init__(self, ckpt: str | None = None, **options: Any) -> None:
+        super().__init__()
+        config = dict(DEFAULTS)
+        if options.get("feature") == "mfcc" and "num_mel_bins" not in options:
+            config["num_mel_bins"] = 23
+        if ckpt:
+            with open(ckpt, encoding="utf-8") as f:
+                config.update(yaml.safe_load(f) or {})
+        config.update(options)
+        unknown = sorted(set(config) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"baseline upstream: unknown options {unknown}; known: {sorted(DEFAULTS)}")
+        if config["feature"] not in FEATURES:
+            raise ValueError(f"baseline upstream: feature '{config['feature']}' is not one of {FEATURES}")
+        config.update(num_mel_bins=int(config["num_mel_bins"]), num_ceps=int(config["num_ceps"]),
+                      delta=int(config["delta"]), cmvn=_as_bool(config["cmvn"]), dither=float(config["dither"]))
+        if config["delta"] not in (0, 1, 2):
+            raise ValueError("baseline upstream: delta must be 0, 1 or 2")
+        self.config = config
+        if config["feature"] == "mel":
+            self.transform = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160,
+                                                                  n_mels=config["num_mel_bins"])
+        elif config["feature"] == "linear":
+            self.transform = torchaudio.transforms.Spectrogram(n_fft=400, hop_length=160)
+
+    def _features(self, wav: torch.Tensor) -> torch.Tensor:
+        """``[T, D]`` features of one utterance."""
+        c = self.config
+        if c["feature"] in ("fbank", "mfcc"):
+            if len(wav) < 400:
+                raise ValueError(f"baseline upstream: utterance of {len(wav)} samples is shorter than one 25 ms window")
+            if c["feature"] == "fbank":
+                x = kaldi.fbank(wav[None], num_mel_bins=c["num_mel_bins"], dither=c["dither"], sample_frequency=16000)
+            else:
+                x = kaldi.mfcc(wav[None], num_mel_bins=c["num_mel_bins"], num_ceps=c["num_ceps"],
+                               dither=c["dither"], sample_frequency=16000)
+        else:
+            x = torch.log(self.transform(wav) + 1e-10).transpose(0, 1)
+        if c["delta"]:
+            orders = [x.transpose(0, 1)]
+            for _ in range(c["delta"]):
+                orders.append(torchaudio.functional.compute_deltas(orders[-1]))
+            x = torch.cat(orders, dim=0).transpose(0, 1)
+        if c["cmvn"]:
+            x = (x - x.mean(0, keepdim=True)) / (x.std(0, keepdim=True, unbiased=False) + 1e-5)
+        return x
+
+    def forward(self, wavs: list[torch.Tensor]) -> dict:
+        feats = [self._features(w) for w in wavs]
+        lengths = torch.tensor([len(f) for f in feats], device=feats[0].device)
+        padded = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)
+        return upstream_output([padded], lengths)

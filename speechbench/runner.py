@@ -111,6 +111,8 @@ def _setup_logging(expdir: str | None, verbose: bool) -> None:
     fmt = logging.Formatter("%(asctime)s [%(levelname)s] %(message)s", "%Y-%m-%d %H:%M:%S")
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(fmt)
+    if expdir is None:  # ranks other than 0 only report problems
+        console.setLevel(logging.WARNING)
     log.addHandler(console)
     if expdir is not None:
         handler = logging.FileHandler(os.path.join(expdir, "train.log"))
@@ -338,9 +340,10 @@ class Runner:
                 for i, value in enumerate(w.tolist()):
                     logger.add_scalar(f"layer_weight/{i}", value, step)
         names: list[str] = []
-        if step % rc["eval_step"] == 0 or step == rc["total_steps"]:
-            for split in rc["eval_dataloaders"]:
+        if (step % rc["eval_step"] == 0 or step == rc["total_steps"]) and self.main:
+            for split in rc["eval_dataloaders"]:  # rank 0 scores whole splits; the others wait
                 names += self._evaluate(split, logger, step)
+        distributed.barrier()
         if step % rc["save_step"] == 0 or step == rc["total_steps"]:
             names.append(f"states-{step}.ckpt")
         for name in dict.fromkeys(names):

@@ -51,7 +51,7 @@ def make_stub(qualname: str) -> type:
     return type(qualname.rsplit(".", 1)[-1], (StubObject,), {"_qualname": qualname})
 
 
-_UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+_UNSUPPORTED = re.compile(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)")
 
 
 def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = (),

@@ -23,7 +23,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     """Batches of similar length (less padding), shuffled per epoch with a fixed seed.
 
     ``batch_size`` caps utterances per batch; ``max_seconds`` (optional) caps the padded
-    batch duration. Under torchrun each rank takes every ``world``-th batch. ``set_epoch``
+    batch duration. Under torchrun each rank takes every ``world``-th training batch. ``set_epoch``
     fixes the order of an epoch and ``skip`` drops its first batches without loading
     them, so a resumed run continues exactly where it stopped.
     """
@@ -67,7 +67,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
         world, rank = distributed.world_size(), distributed.rank()
-        if world > 1:
+        if world > 1 and self.shuffle:  # training batches are split over ranks; evaluation is not
             usable = len(batches) - len(batches) % world
             batches = batches[rank:usable:world]
         return batches

@@ -31,6 +31,7 @@ from speechbench.train.config import complete_config, dump_config
 from speechbench.train.feature_source import CacheSource, UpstreamSource, select_feature
 from speechbench.train.featurizer import Featurizer
 from speechbench.train.optim import build_optimizer, build_scheduler
+from speechbench.upstream.options import parse_options
 from speechbench.utils_io import atomic_open
 
 log = logging.getLogger("speechbench")
@@ -41,21 +42,6 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def parse_options(text: str | None) -> dict[str, Any]:
-    """``k=v,k2=v2`` -> dict, values read as YAML scalars (``3`` is an int, ``true`` a bool)."""
-    import yaml
-
-    options: dict[str, Any] = {}
-    for item in (text or "").split(","):
-        if not item.strip():
-            continue
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"upstream option '{item}' has no '=': write key=value")
-        options[key.strip()] = yaml.safe_load(value)
-    return options
 
 
 class MetricLogger:
@@ -145,15 +131,15 @@ class Runner:
         a = self.args
         if a.get("feature_cache"):
             from speechbench.features.cache import FeatureCache
-            cache = FeatureCache(a["feature_cache"])
-            if cache.meta.get("upstream") != a["upstream"]:
-                raise ValueError(f"feature cache {a['feature_cache']} holds '{cache.meta.get('upstream')}' features, "
-                                 f"not '{a['upstream']}': extract them again or drop --feature_cache")
-            source: nn.Module = CacheSource(cache)
-            dims = list(cache.meta["dims"])
+            options = parse_options(a.get("upstream_options"))
+            caches = [FeatureCache(d, upstream=a["upstream"], upstream_ckpt=a.get("upstream_ckpt"),
+                                   upstream_options=options) for d in a["feature_cache"].split(",")]
+            source: nn.Module = CacheSource(caches)
+            meta = caches[0].meta
+            dims = list(meta["dims"])
             layer = a.get("layer")
             if layer is not None:
-                cached = list(cache.meta["layers"])
+                cached = list(meta["layers"])
                 if layer not in cached:
                     raise ValueError(f"layer {layer} is not in the feature cache (cached layers: {cached})")
                 layer = cached.index(layer)
@@ -169,7 +155,7 @@ class Runner:
         if layer is not None:
             featurizer.weights.requires_grad_(False)
         expert_cls = registry.expert_class("downstream", a["downstream"])
-        upstream_rate = source.cache.meta["downsample_rate"] if isinstance(source, CacheSource) \
+        upstream_rate = source.downsample_rate if isinstance(source, CacheSource) \
             else source.upstream.downsample_rate
         expert = expert_cls(featurizer.output_dim, self.config["downstream_expert"], self.expdir,
                             upstream_rate=upstream_rate)
@@ -283,6 +269,8 @@ class Runner:
                 sampler.set_epoch(progress.epoch)
                 if progress.batch_in_epoch:
                     sampler.skip(progress.batch_in_epoch)
+            if hasattr(loader.dataset, "set_epoch"):  # per-epoch randomness (crops) seeded by epoch
+                loader.dataset.set_epoch(progress.epoch)
             batches = iter(loader)
             if self.resume is not None:  # after the iterator is made: its creation draws from the RNG
                 restore_rng(self.resume["RNG"])

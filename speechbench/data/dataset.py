@@ -10,14 +10,21 @@ import torch
 from torch.utils.data import Dataset
 
 from speechbench.data.kaldi_dir import DataDir
+from speechbench.data.validate import check_data_dir
 
 
 class UtteranceDataset(Dataset):
-    """Items ``(utt_id, wav | None, *self.labels(utt_id))`` over a Kaldi data dir."""
+    """Items ``(utt_id, wav | None, *self.labels(utt_id))`` over a Kaldi data dir.
+
+    ``require`` names the files the task reads beyond ``wav.scp``; the dir is validated
+    first, so a malformed one fails here with file, line and fix, never mid-training.
+    """
 
     load_audio = True
+    require: tuple[str, ...] = ()
 
     def __init__(self, data_dir: str, utts: list[str] | None = None) -> None:
+        check_data_dir(data_dir, require=("wav.scp", *self.require))
         self.data = DataDir(data_dir)
         self.utts = list(utts) if utts is not None else list(self.data.utts)
         if not self.utts:

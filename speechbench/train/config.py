@@ -89,15 +89,20 @@ def complete_config(config: dict) -> dict:
     if unknown_sections:
         raise ConfigError(f"unknown config sections {unknown_sections}; valid: {sorted(SECTIONS) + ['downstream_expert']}")
     for name, defaults in SECTIONS.items():
-        section = config.get(name) or {}
-        if not isinstance(section, dict):
-            raise ConfigError(f"config section '{name}' must be a mapping")
-        unknown = sorted(set(section) - set(defaults))
-        if unknown:
-            raise ConfigError(f"unknown keys in config section '{name}': {unknown}; valid: {sorted(defaults)}")
-        config[name] = {**defaults, **section}
+        config[name] = merge_section(config.get(name), defaults, f"config section '{name}'")
     config.setdefault("downstream_expert", {})
     return config
+
+
+def merge_section(section: dict | None, defaults: dict, where: str) -> dict:
+    """``defaults`` updated by ``section``; a key not in ``defaults`` is an error naming ``where``."""
+    section = section or {}
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where} must be a mapping")
+    unknown = sorted(set(section) - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown keys in {where}: {unknown}; valid: {sorted(defaults)}")
+    return {**defaults, **section}
 
 
 def dump_config(config: dict, path: str) -> None:

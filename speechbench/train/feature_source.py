@@ -50,14 +50,27 @@ class UpstreamSource(nn.Module):
 
 
 class CacheSource(nn.Module):
-    """Reads hidden states of a finished feature-extraction stage (``FeatureCache``)."""
+    """Reads hidden states from finished feature-extraction dumps (one ``FeatureCache`` per data dir)."""
 
-    def __init__(self, cache) -> None:
+    def __init__(self, caches: list) -> None:
         super().__init__()
-        self.cache = cache
+        self.caches = caches
+        first = caches[0].meta
+        for cache in caches[1:]:
+            if (cache.meta["layers"], cache.meta["dims"]) != (first["layers"], first["dims"]):
+                raise ValueError(f"feature caches {caches[0].dump_dir} and {cache.dump_dir} hold different layers; "
+                                 f"extract every set with the same --layers")
+        self.downsample_rate = first["downsample_rate"]
+
+    def _load(self, utt: str) -> list[torch.Tensor]:
+        for cache in self.caches:
+            if utt in cache:
+                return cache.load(utt)
+        dirs = ", ".join(c.dump_dir for c in self.caches)
+        raise KeyError(f"utterance '{utt}' is in none of the feature caches ({dirs}); rerun the extraction stage")
 
     def forward(self, utt_ids: list[str], wavs: list, device: torch.device) -> tuple[list[torch.Tensor], torch.Tensor]:
-        per_utt = [self.cache.load(u) for u in utt_ids]
+        per_utt = [self._load(u) for u in utt_ids]
         lengths = torch.tensor([layers[0].shape[0] for layers in per_utt], device=device)
         hidden = [pad_sequence([layers[i] for layers in per_utt], batch_first=True).to(device)
                   for i in range(len(per_utt[0]))]

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Phone classification (frame-level linear probe): mini corpus by default, LibriSpeech with
+# MFA alignments or TIMIT as real corpora, or your own data dirs (--train-dir ...).
+#   ./run.sh                                   # everything on the mini corpus, fbank
+#   ./run.sh --stage 2 --upstream apc --upstream-ckpt apc.ckpt
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+utils=../utils
+. "$utils/path.sh"
+
+help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data, 2 features, 3 train, 4 evaluate, 5 score)"
+stage=0                 # first stage to run
+stop_stage=100          # last stage to run
+corpus=mini             # mini or librispeech
+db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
+alignments=             # librispeech: Montreal Forced Aligner TextGrid dir
+mini_size=mini          # tiny (tests) or mini (demo)
+mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
+train_dir=              # your own train data dir (wav.scp, ali.scp, phones.txt)
+dev_dir=                # your own dev data dir
+test_dir=               # your own test data dir
+upstream=baseline       # upstream name (speechbench/upstream/<name>)
+upstream_ckpt=          # upstream checkpoint file (-k)
+upstream_options=       # upstream options key=value,...
+layer=                  # one hidden layer instead of the weighted sum
+layers=all              # layers kept in the feature cache (all, 0,4,8 or best)
+use_cache=true          # train from cached features (stage 2) instead of running the upstream
+config=                 # task config (default conf/<corpus>.yaml)
+lr=                     # learning rate override
+extra_overrides=        # more -o overrides (config.a.b=v,,config.c=w)
+seed=1337               # training seed
+nj=2                    # parallel jobs
+expdir=exp              # experiments go to exp/<upstream>_<layers>
+cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
+slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
+max_parallel=           # local backend: jobs at once (empty: nproc)
+force=false             # true: rerun the selected stages even when done
+. "$utils/parse_options.sh"
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+. "$utils/cmd.sh"
+. "$utils/stage.sh"
+. "$utils/task.sh"
+
+task=phone
+sets="train dev test"
+mini_sets="train dev test"
+require=ali.scp,phones.txt
+stage_done_dir=$expdir/.done/$(sb_upstream_tag)
+
+sb_stage_corpus 0
+case $corpus in
+  mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
+  librispeech)
+    if stage_begin 1 "LibriSpeech data with MFA alignments from $db" "$db" "$alignments"; then
+      python -m speechbench.corpora.librispeech --db "$db" --out data --alignments "$alignments" \
+        --sets train-clean-100,dev-clean,test-clean --names train,dev,test
+      stage_done 1
+    fi ;;
+  *) echo "$0: --corpus must be mini or librispeech" >&2; exit 1 ;;
+esac
+sb_stage_extract 2
+sb_stage_train 3
+sb_stage_evaluate 4
+sb_stage_score 5

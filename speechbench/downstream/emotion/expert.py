@@ -1,0 +1,103 @@
+"""Emotion recognition: utterance classification with the SUPERB head (project, mean-pool, linear).
+
+Data dir files beyond ``wav.scp``: ``utt2emotion`` (``utt label``, one label name per
+utterance, e.g. ``neu``/``hap``/``ang``/``sad`` for IEMOCAP or ``neutral``/``happy``/...
+for the mini corpus); ``utt2dur`` is used for length bucketing when present. The class list
+is the sorted set of training labels, or ``datarc.classes``; a dev/test label outside it is
+an error naming the file and line. Metrics: accuracy (``acc``, the SUPERB number) and
+unweighted average recall over the classes present (``ua``); best checkpoint by dev
+accuracy. The test split writes ``test_predictions.txt`` (``utt predicted true``).
+IEMOCAP's leave-one-session-out folds are formed and averaged by
+:mod:`speechbench.downstream.emotion.cross_validation`.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from speechbench.data.dataset import UtteranceDataset
+from speechbench.data.loader import make_dataloader
+from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
+from speechbench.downstream._modules.utterance_head import UtteranceClassifier
+from speechbench.metrics.classification import accuracy, per_class_accuracy
+from speechbench.train.config import merge_section
+from speechbench.utils_io import atomic_open
+
+SPLITS = ("train", "dev", "test")
+DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2emotion",
+          "classes": None, "batch_size": 4, "num_workers": 0, "seed": 0}
+MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0}
+
+
+class EmotionDataset(UtteranceDataset):
+    """Items ``(utt, wav | None, class_index)``; ``classes`` None takes them from this dir."""
+
+    def __init__(self, data_dir: str, label_file: str, classes: list[str] | None, source: str) -> None:
+        self.require = (label_file,)
+        super().__init__(data_dir)
+        path = os.path.join(data_dir, label_file)
+        lines = read_label_lines(path, 1, "emotion recognition")
+        self.classes = class_list((f[0] for _, f in lines.values()), classes, "datarc.classes")
+        self.targets = encode_labels(lines, 0, self.classes, path, source)
+
+    def labels(self, utt: str) -> tuple:
+        return (self.targets[utt],)
+
+
+class DownstreamExpert(nn.Module):
+    def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
+        super().__init__()
+        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "emotion datarc")
+        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "emotion modelrc")
+        self.expdir = expdir
+        given = self.datarc["classes"]
+        train = EmotionDataset(self.datarc["train"], self.datarc["label_file"], given,
+                               "datarc.classes" if given is not None else f"{self.datarc['train']} (train)")
+        self.classes = train.classes
+        self.datasets = {"train": train}
+        for split in SPLITS[1:]:  # existing dev/test dirs are checked now, not after hours of training
+            if os.path.isdir(self.datarc[split]):
+                self._dataset(split)
+        self.model = UtteranceClassifier(upstream_dim, len(self.classes), **modelrc)
+        self.register_buffer("best_dev", torch.tensor(-1.0))
+
+    def _dataset(self, split: str) -> EmotionDataset:
+        if split not in self.datasets:
+            source = "datarc.classes" if self.datarc["classes"] is not None else f"{self.datarc['train']} (train)"
+            self.datasets[split] = EmotionDataset(self.datarc[split], self.datarc["label_file"], self.classes, source)
+        return self.datasets[split]
+
+    def get_dataloader(self, split: str):
+        ds = self._dataset(split)
+        return make_dataloader(ds, ds.lengths(), self.datarc["batch_size"], train=split == "train",
+                               seed=self.datarc["seed"], num_workers=self.datarc["num_workers"])
+
+    def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
+                records: dict) -> torch.Tensor:
+        logits = self.model(features)
+        target = torch.tensor(labels, device=logits.device)
+        loss = F.cross_entropy(logits, target)
+        records.setdefault("loss", []).append(loss.item())
+        records.setdefault("utt", []).extend(utt_ids)
+        records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
+        records.setdefault("true", []).extend(labels)
+        return loss
+
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+        acc = accuracy(records["pred"], records["true"])
+        recalls = per_class_accuracy(records["pred"], records["true"], len(self.classes))
+        logger.add_scalar(f"{split}-acc", acc, global_step)
+        logger.add_scalar(f"{split}-ua", float(np.mean(list(recalls.values()))), global_step)
+        logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
+        if split == "test":
+            rows = sorted(zip(records["utt"], records["pred"], records["true"]))
+            with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
+                f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
+        if split == "dev" and acc > self.best_dev.item():
+            self.best_dev.fill_(acc)
+            return ["best-states-dev.ckpt"]
+        return []

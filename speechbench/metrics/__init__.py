@@ -1,0 +1,1 @@
+"""Metrics of every downstream task, one module per family (see README.md in this folder)."""

@@ -1,0 +1,1 @@
+"""Results of finished experiments: per-experiment RESULTS.md, recipe summaries, the leaderboard."""

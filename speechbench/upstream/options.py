@@ -1,0 +1,19 @@
+"""Upstream options from the command line: ``key=value,key=value``."""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+
+def parse_options(text: str | None) -> dict[str, Any]:
+    """``k=v,k2=v2`` -> dict, values read as YAML scalars (``3`` is an int, ``true`` a bool)."""
+    options: dict[str, Any] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"upstream option '{item}' has no '=': write key=value")
+        options[key.strip()] = yaml.safe_load(value)
+    return options

@@ -16,9 +16,11 @@ db=                     # corpus root for a real corpus (the LibriSpeech/ direct
 alignments=             # librispeech: Montreal Forced Aligner TextGrid dir
 mini_size=mini          # tiny (tests) or mini (demo)
 mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
+data_dir=               # your own data: a dir holding train/ dev/ test/ data dirs
 train_dir=              # your own train data dir (wav.scp, ali.scp, phones.txt)
 dev_dir=                # your own dev data dir
 test_dir=               # your own test data dir
+data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
 upstream=baseline       # upstream name (speechbench/upstream/<name>)
 upstream_ckpt=          # upstream checkpoint file (-k)
 upstream_options=       # upstream options key=value,...
@@ -45,18 +47,18 @@ task=phone
 sets="train dev test"
 mini_sets="train dev test"
 require=ali.scp,phones.txt
-stage_done_dir=$expdir/.done/$(sb_upstream_tag)
+stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
 
 sb_stage_corpus 0
 case $corpus in
   mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
   librispeech)
     if stage_begin 1 "LibriSpeech data with MFA alignments from $db" "$db" "$alignments"; then
-      python -m speechbench.corpora.librispeech --db "$db" --out data --alignments "$alignments" \
+      python -m speechbench.corpora.librispeech --db "$db" --out "$data" --alignments "$alignments" \
         --sets train-clean-100,dev-clean,test-clean --names train,dev,test
       stage_done 1
     fi ;;
-  *) echo "$0: --corpus must be mini or librispeech" >&2; exit 1 ;;
+  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
 esac
 sb_stage_extract 2
 sb_stage_train 3

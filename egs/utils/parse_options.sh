@@ -16,6 +16,8 @@
 # remain in "$@".
 
 _po_script=$0
+# A recipe that cd-ed into its own directory first still finds itself.
+[ -f "$_po_script" ] || _po_script=$(basename "$_po_script")
 
 _po_die() {
   echo "$(basename "$_po_script"): $*" >&2

@@ -10,10 +10,23 @@
 #
 # Variables read: task upstream upstream_ckpt upstream_options layer layers use_cache nj
 # seed lr config extra_overrides sets (train dev test names under data/) mini_size mini_dir
-# require (files each set must hold) tag expdir, and train_cmd/extract_cmd from cmd.sh.
+# require (files each set must hold) data_tag expdir, and train_cmd/extract_cmd from cmd.sh.
+# Everything a run writes is namespaced by the data it ran on (data_tag: the mini size, the
+# corpus name, or "custom" for --train-dir/--dev-dir/--test-dir), so a tiny test run never
+# collides with a mini or real-corpus run: data/<tag>/<set>, dump/<tag>/<upstream>/<set>,
+# exp/<tag>/<upstream>_<layers>.
 
 mini_dir=${mini_dir:-$SPEECHBENCH_ROOT/downloads/mini-$mini_size}
-config=${config:-conf/$corpus.yaml}
+if [ -n "${data_dir:-}" ] && [ -n "${train_dir+x}" ]; then  # --data-dir D means D/train D/dev D/test
+  train_dir=${train_dir:-$data_dir/train}; dev_dir=${dev_dir:-$data_dir/dev}; test_dir=${test_dir:-$data_dir/test}
+fi
+if [ -z "${data_tag:-}" ]; then
+  if [ -n "${train_dir:-}" ]; then data_tag=custom
+  elif [ "$corpus" = mini ]; then data_tag=$mini_size
+  else data_tag=$corpus
+  fi
+fi
+data=data/$data_tag
 
 # Name of this upstream setting: the upstream, plus the checkpoint's file name when given.
 sb_upstream_tag() {
@@ -27,34 +40,34 @@ sb_upstream_tag() {
 sb_exp_name() {
   local mode=ws
   [ -n "$layer" ] && mode="l$layer"
-  printf '%s/%s_%s%s' "$expdir" "$(sb_upstream_tag)" "$mode" "${lr:+_lr$lr}"
+  printf '%s/%s/%s_%s%s' "$expdir" "$data_tag" "$(sb_upstream_tag)" "$mode" "${lr:+_lr$lr}"
 }
 
 sb_stage_corpus() {
   local n=$1
-  [ "$corpus" = mini ] || return 0
+  [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0
   if stage_begin "$n" "build the mini corpus ($mini_size) in $mini_dir" "size=$mini_size" "dir=$mini_dir"; then
     python -m speechbench.corpora.mini --size "$mini_size" --out "$mini_dir" --nj "$nj"
     stage_done "$n"
   fi
 }
 
-# data/<set> for each of train dev test: user dirs, else the mini corpus sets under $1.
+# $data/<set> for each of train dev test: user dirs, else the mini corpus sets under $1.
 sb_stage_link_data() {
   local n=$1 src=$2 i set from
   local user=("$train_dir" "$dev_dir" "$test_dir")
   read -r -a names <<< "$sets"
   read -r -a minis <<< "$mini_sets"
   if stage_begin "$n" "data dirs for $task from ${train_dir:-$src}" "$src" "sets=$sets" "${user[@]}"; then
-    mkdir -p data
+    mkdir -p "$data"
     for i in 0 1 2; do
       set=${names[$i]}
       from=${user[$i]:-}
       [ -n "$from" ] || from=$src/${minis[$i]}
       [ -d "$from" ] || { echo "$0: data dir $from not found (set --${set}-dir, or run stage 0)" >&2; exit 1; }
-      rm -rf "data/$set"
-      ln -s "$(cd "$from" && pwd)" "data/$set"
-      python -m speechbench.data.validate "data/$set" --require "$require"
+      rm -rf "${data:?}/$set"
+      ln -s "$(cd "$from" && pwd)" "$data/$set"
+      python -m speechbench.data.validate "$data/$set" --require "$require"
     done
     stage_done "$n"
   fi
@@ -63,7 +76,7 @@ sb_stage_link_data() {
 # Absolute dump dirs of the three sets, comma-separated (the runner's --feature_cache).
 sb_dump_dirs() {
   local set out=()
-  for set in $sets; do out+=("$PWD/dump/$(sb_upstream_tag)/$set"); done
+  for set in $sets; do out+=("$PWD/dump/$data_tag/$(sb_upstream_tag)/$set"); done
   (IFS=,; printf '%s' "${out[*]}")
 }
 
@@ -78,39 +91,44 @@ sb_stage_extract() {
   local n=$1 set
   [ "$use_cache" = true ] || return 0
   sb_upstream_args
-  if stage_begin "$n" "extract $(sb_upstream_tag) features (layers $layers)" data/* "${upstream_args[@]}" \
+  if stage_begin "$n" "extract $(sb_upstream_tag) features (layers $layers)" "$data"/* "${upstream_args[@]}" \
       "layers=$layers" "nj=$nj"; then
     for set in $sets; do
-      python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "data/$set" \
-        --out "dump/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" --cmd "$extract_cmd" --num-threads 1
+      python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "$data/$set" \
+        --out "dump/$data_tag/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" --cmd "$extract_cmd" --num-threads 1
     done
     stage_done "$n"
   fi
 }
 
-# -o overrides pointing the task's datarc at data/<set> (plus lr and the recipe's extras).
+# -o overrides pointing the task's datarc at $data/<set> (plus lr and the recipe's extras).
 sb_overrides() {
   read -r -a names <<< "$sets"
-  local o="config.downstream_expert.datarc.train=$PWD/data/${names[0]}"
-  o+=",,config.downstream_expert.datarc.dev=$PWD/data/${names[1]}"
-  o+=",,config.downstream_expert.datarc.test=$PWD/data/${names[2]}"
+  local o="config.downstream_expert.datarc.train=$PWD/$data/${names[0]}"
+  o+=",,config.downstream_expert.datarc.dev=$PWD/$data/${names[1]}"
+  o+=",,config.downstream_expert.datarc.test=$PWD/$data/${names[2]}"
   [ -n "$lr" ] && o+=",,config.optimizer.lr=$lr"
   [ -n "$extra_overrides" ] && o+=",,$extra_overrides"
   printf '%s' "$o"
 }
 
 sb_stage_train() {
-  local n=$1 exp
+  local n=$1 exp conf=${config:-conf/$corpus.yaml}
   exp=$(sb_exp_name)
-  local args=(-u "$upstream" -d "$task" -c "$config" -o "$(sb_overrides)" --seed "$seed" -p "$exp")
+  local args=(-u "$upstream" -d "$task" -c "$conf" -o "$(sb_overrides)" --seed "$seed" -p "$exp")
   [ -n "$upstream_ckpt" ] && args+=(-k "$upstream_ckpt")
   [ -n "$upstream_options" ] && args+=(--upstream_options "$upstream_options")
   [ -n "$layer" ] && args+=(-l "$layer")
   [ "$use_cache" = true ] && args+=(--feature_cache "$(sb_dump_dirs)")
-  if stage_begin "$n" "train $task on $(sb_upstream_tag) -> $exp" "$config" "${args[@]}"; then
+  if stage_begin "$n" "train $task on $(sb_upstream_tag) -> $exp" "$conf" "${args[@]}"; then
+    if [ -d "$exp" ] && [ "$(cat "$exp/.stage_hash" 2>/dev/null)" != "$STAGE_HASH" ]; then
+      sb_log "$exp holds a run with other settings; keeping it as $exp.old-$(date +%s)"
+      mv "$exp" "$exp.old-$(date +%s)"
+    fi
     mkdir -p "$exp/log"
+    echo "$STAGE_HASH" > "$exp/.stage_hash"
     if ls "$exp"/states-*.ckpt >/dev/null 2>&1; then
-      sb_log "resuming the unfinished run in $exp"
+      sb_log "resuming the interrupted run in $exp"
       $train_cmd "$exp/log/train.log" python "$SPEECHBENCH_ROOT/run_benchmark.py" -m train -e "$exp"
     else
       $train_cmd "$exp/log/train.log" python "$SPEECHBENCH_ROOT/run_benchmark.py" -m train -n "$(basename "$exp")" "${args[@]}"

@@ -86,7 +86,7 @@ def test_shape_disagreeing_with_meta_is_reported(dump):
 def test_runner_cache_source_reads_it(dump, utt_lengths):
     from speechbench.train.feature_source import CacheSource
 
-    hidden, lengths = CacheSource(FeatureCache(dump)).forward(["spk1-a", "spk1-b"], [], torch.device("cpu"))
+    hidden, lengths = CacheSource([FeatureCache(dump)]).forward(["spk1-a", "spk1-b"], [], torch.device("cpu"))
     frames = [(utt_lengths[u] - 400) // 160 + 1 for u in ("spk1-a", "spk1-b")]
     assert lengths.tolist() == frames
     assert [tuple(h.shape) for h in hidden] == [(2, max(frames), d) for d in (4, 6, 3)]

@@ -1,0 +1,1 @@
+"""One module per upstream: ``<upstream>.py`` with ``build_objective(config) -> PretrainObjective``."""

@@ -1,0 +1,48 @@
+"""tools/convert_checkpoint.py: official file -> pickle-free layout, same features after."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+
+import pytest
+import torch
+
+from speechbench.upstream.hubert.expert import UpstreamExpert as HubertExpert
+from speechbench.upstream.wav2vec2.expert import UpstreamExpert as Wav2Vec2Expert
+
+TOOL = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "convert_checkpoint.py")
+
+
+@pytest.fixture(scope="module")
+def convert_main():
+    spec = importlib.util.spec_from_file_location("convert_checkpoint", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+@pytest.mark.parametrize("variant,layout", [("wav2vec2_base", "argparse"), ("wav2vec2_lv60", "finetuned_hydra"),
+                                            ("hubert_large", "hydra_omegaconf"),
+                                            ("wav2vec2_base", "finetuned_argparse")])
+def test_round_trip_keeps_features(fx, make_checkpoint, convert_main, tmp_path, capsys, variant, layout):
+    src = make_checkpoint(variant, layout)
+    dst = tmp_path / "converted.pt"
+    assert convert_main([src, str(dst)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    plain = torch.load(dst, weights_only=True)  # no allow-list: only tensors and plain data
+    assert {"task_cfg", "model_cfg", "model_weight"} <= set(plain)
+    json.dumps(plain["task_cfg"]), json.dumps(plain["model_cfg"])
+    assert ("dictionaries_symbols" in plain) == (layout == "hydra_omegaconf")
+    cls = Wav2Vec2Expert if variant.startswith("wav2vec2") else HubertExpert
+    wavs = [fx.wave(1.0), fx.wave(1.7, seed=1)]
+    before, after = cls(src)(wavs), cls(str(dst))(wavs)
+    for a, b in zip(before["hidden_states"], after["hidden_states"]):
+        assert torch.equal(a, b)
+
+
+def test_refuses_bad_input_with_exit_code(tmp_path, convert_main, capsys):
+    (tmp_path / "junk.pt").write_bytes(b"junk")
+    assert convert_main([str(tmp_path / "junk.pt"), str(tmp_path / "out.pt")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "out.pt").exists()

@@ -13,7 +13,8 @@ import torch
 
 from speechbench import registry
 
-USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, FileNotFoundError, OSError)
+USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, FileNotFoundError, OSError,
+                                                 RuntimeError)
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ provide data, a head and metrics (see ``speechbench/downstream/example/expert.py
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import math
@@ -231,7 +232,24 @@ class Runner:
         if isinstance(self.pipeline.source, CacheSource) and hasattr(loader.dataset, "load_audio"):
             loader.dataset.load_audio = False
 
+    def _lock_expdir(self) -> None:
+        """One training run per experiment dir: a second one would interleave checkpoints."""
+        if not self.main:
+            return
+        self._lock = open(os.path.join(self.expdir, ".lock"), "a+")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.seek(0)
+            raise RuntimeError(f"{self.expdir} is being trained by another process (pid {self._lock.read().strip()}); "
+                               f"wait for it, or use another -n/-p") from None
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(str(os.getpid()))
+        self._lock.flush()
+
     def train(self) -> dict:
+        self._lock_expdir()
         rc = self.config["runner"]
         model: nn.Module = self.pipeline
         groups = self._trainable_params()

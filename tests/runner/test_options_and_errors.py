@@ -93,3 +93,15 @@ def test_malicious_experiment_checkpoint_is_refused(tmp_path):
     line = _error(tmp_path, ["-m", "evaluate", "-e", str(tmp_path / "evil.ckpt")])
     assert "refusing to load" in line and "system" in line
     assert not (tmp_path / "pwned").exists()
+
+
+def test_second_run_on_the_same_expdir_is_refused(tmp_path):
+    import fcntl
+    expdir = tmp_path / "result/downstream/busy"
+    expdir.mkdir(parents=True)
+    with open(expdir / ".lock", "w") as held:
+        held.write("4242")
+        held.flush()
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        line = _error(tmp_path, ["-m", "train", "-n", "busy", "-u", "example", "-d", "example", "-o", SHORT])
+    assert "being trained by another process (pid 4242)" in line

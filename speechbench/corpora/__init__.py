@@ -1,0 +1,1 @@
+"""Corpus preparation: each corpus is one module (or package) that writes Kaldi data dirs."""

@@ -34,17 +34,17 @@ class SpeakerDataset(UtteranceDataset):
     """Items ``(utt, wav | None, speaker_index, crop)``.
 
     ``speakers`` is the training speaker table; with ``strict`` every utterance's speaker
-    must be in it (speaker ID dev/test), otherwise unseen speakers get index -1 (ASV test
-    speakers, which are disjoint from training by design). ``max_seconds`` (training only)
-    enables random crops; ``min_seconds`` drops shorter utterances (SUPERB ASV drops < 2 s).
+    must be in it (speaker ID dev/test), otherwise unseen or unknown speakers get index -1
+    (ASV dev/test speakers, disjoint from training by design; their utt2spk is optional).
+    ``max_seconds`` (training only) enables random crops; ``min_seconds`` drops shorter
+    utterances (SUPERB ASV drops < 2 s).
     """
-
-    require = ("utt2spk",)
 
     def __init__(self, data_dir: str, speakers: list[str] | None = None, strict: bool = True,
                  max_seconds: float | None = None, min_seconds: float = 0.0, seed: int = 0) -> None:
+        self.require = ("utt2spk",) if speakers is None or strict else ()
         super().__init__(data_dir)
-        self.utt2spk = self.data.file("utt2spk")
+        self.utt2spk = self.data.file("utt2spk") if self.require or self.data.has("utt2spk") else {}
         self.speakers = speakers if speakers is not None else speaker_table(data_dir, self.utt2spk)
         self.index = {s: i for i, s in enumerate(self.speakers)}
         if strict:
@@ -99,7 +99,7 @@ class SpeakerDataset(UtteranceDataset):
         return int(rng.integers(0, total - size + 1)), size
 
     def labels(self, utt: str) -> tuple:
-        return (self.index.get(self.utt2spk[utt], UNKNOWN_SPEAKER),)
+        return (self.index.get(self.utt2spk.get(utt, ""), UNKNOWN_SPEAKER),)
 
     def __getitem__(self, index: int) -> tuple:
         utt = self.utts[index]

@@ -15,32 +15,33 @@ from torch import nn
 
 from speechbench.downstream._modules.pooling import masked_mean_std, pad_features
 
-# (output channels, kernel size, dilation) of the five TDNN layers of the x-vector.
-TDNN_LAYERS = ((512, 5, 1), (512, 3, 2), (512, 3, 3), (512, 1, 1), (1500, 1, 1))
+# (kernel size, dilation) of the five TDNN layers of the x-vector; the last one is wider.
+TDNN_LAYERS = ((5, 1), (3, 2), (3, 3), (1, 1), (1, 1))
 
 
 def _masked_batch_norm(bn: nn.BatchNorm1d, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """BatchNorm over real frames only; padding stays zero. ``x`` is ``[B, T, C]``."""
     out = torch.zeros_like(x)
-    out[mask] = bn(x[mask])
+    out[mask] = bn(x[mask]).to(x.dtype)
     return out
 
 
 class XVector(nn.Module):
-    """Linear(D -> input_size) -> 5 TDNN layers -> masked mean+std pooling -> Linear(embedding)."""
+    """Linear(D -> input_size) -> 5 TDNN layers (``channels`` wide, the last ``stats_channels``)
+    -> masked mean+std pooling -> Linear(``embedding_size``); SUPERB: 512, 512, 1500, 512."""
 
-    def __init__(self, input_dim: int, input_size: int = 512, embedding_size: int = 512) -> None:
+    def __init__(self, input_dim: int, input_size: int = 512, channels: int = 512, stats_channels: int = 1500,
+                 embedding_size: int = 512) -> None:
         super().__init__()
         self.project = nn.Linear(input_dim, input_size)
         convs, norms = [], []
-        channels = input_size
-        for out, kernel, dilation in TDNN_LAYERS:
-            convs.append(nn.Conv1d(channels, out, kernel, dilation=dilation))
-            norms.append(nn.BatchNorm1d(out))
-            channels = out
+        sizes = [input_size] + [channels] * (len(TDNN_LAYERS) - 1) + [stats_channels]
+        for (kernel, dilation), c_in, c_out in zip(TDNN_LAYERS, sizes, sizes[1:]):
+            convs.append(nn.Conv1d(c_in, c_out, kernel, dilation=dilation))
+            norms.append(nn.BatchNorm1d(c_out))
         self.convs, self.norms = nn.ModuleList(convs), nn.ModuleList(norms)
-        self.context = 1 + sum((k - 1) * d for _, k, d in TDNN_LAYERS)
-        self.embed = nn.Linear(2 * channels, embedding_size)
+        self.context = 1 + sum((k - 1) * d for k, d in TDNN_LAYERS)
+        self.embed = nn.Linear(2 * stats_channels, embedding_size)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Embeddings ``[B, embedding_size]`` of unpadded ``[T_i, D]`` features."""

@@ -10,7 +10,8 @@ questions may share an audio file):
 * ``utt2dur`` (optional) for length bucketing.
 
 Head (``model.py``): a word-embedding BiGRU encodes the question; every passage frame attends over
-its words, then a BiGRU over the passage gives start/end logits per frame; CE on both. Decoding
+its words, then residual dilated convolutions over the passage (``conv_layers``: receptive field
+2^(n+1) - 1 frames) give start/end logits per frame; CE on both. Decoding
 picks the best span with start <= end, at most ``max_answer_seconds`` long. Metrics: frame-level
 F1 (FF1) and audio overlap score (AOS) of the predicted time span, ``span_scores``; best checkpoint
 by dev FF1.
@@ -42,7 +43,7 @@ from speechbench.utils_io import atomic_open
 SAMPLE_RATE = 16000
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 8,
           "max_answer_seconds": 5.0, "min_word_count": 1, "num_workers": 0, "seed": 0}
-MODELRC = {"hidden_size": 128, "dropout": 0.1}
+MODELRC = {"hidden_size": 64, "conv_layers": 5, "dropout": 0.1}
 
 
 def build_vocab(questions: dict[str, str], min_count: int) -> dict[str, int]:
@@ -114,7 +115,8 @@ class DownstreamExpert(nn.Module):
         train.vocab = self.vocab
         self.datasets = {"train": train}
         self.max_frames = max(1, math.ceil(self.datarc["max_answer_seconds"] * SAMPLE_RATE / upstream_rate))
-        self.model = SpanHead(upstream_dim, len(self.vocab), modelrc["hidden_size"], modelrc["dropout"])
+        self.model = SpanHead(upstream_dim, len(self.vocab), modelrc["hidden_size"], modelrc["dropout"],
+                              modelrc["conv_layers"])
         self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _vocab(self, questions: dict[str, str]) -> dict[str, int]:

@@ -1,7 +1,9 @@
 """The spoken-QA probe: a question-text encoder attending over passage frames, span logits per frame.
 
-Every recurrent layer runs on packed sequences and every softmax is masked, so an utterance's
-logits do not depend on what it is batched with.
+The question GRU runs on packed sequences, softmaxes are masked and padded passage frames are
+zeroed before every convolution (as a lone utterance's zero padding), so an utterance's logits do
+not depend on what it is batched with. The passage side is convolutional: a BiGRU over thousands
+of frames is too slow for a probe on CPU.
 """
 from __future__ import annotations
 
@@ -19,16 +21,20 @@ def _packed_gru(gru: nn.GRU, x: torch.Tensor, lengths: torch.Tensor) -> torch.Te
 
 
 class SpanHead(nn.Module):
-    """Question words -> BiGRU states; each passage frame attends over them (masked dot product),
-    the frame, its attended question vector and their product feed a BiGRU over the passage, and a
-    Linear gives (start, end) logits per frame."""
+    """Question words -> BiGRU states; each passage frame attends over them (masked dot product);
+    the frame, its attended question vector and their product are fused by a Linear, then residual
+    dilated convolutions (kernel 3, dilations 1, 2, 4, ...) give every frame context and a Linear
+    gives (start, end) logits per frame."""
 
-    def __init__(self, upstream_dim: int, vocab_size: int, hidden_size: int, dropout: float) -> None:
+    def __init__(self, upstream_dim: int, vocab_size: int, hidden_size: int, dropout: float,
+                 conv_layers: int = 5) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab_size, hidden_size, padding_idx=PAD)
         self.question_rnn = nn.GRU(hidden_size, hidden_size // 2, batch_first=True, bidirectional=True)
         self.frames = nn.Sequential(nn.Linear(upstream_dim, hidden_size), nn.ReLU(), nn.Dropout(dropout))
-        self.passage_rnn = nn.GRU(3 * hidden_size, hidden_size // 2, batch_first=True, bidirectional=True)
+        self.fuse = nn.Sequential(nn.Linear(3 * hidden_size, hidden_size), nn.ReLU())
+        self.convs = nn.ModuleList(nn.Conv1d(hidden_size, hidden_size, 3, padding=2 ** i, dilation=2 ** i)
+                                   for i in range(conv_layers))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, 2)
 
@@ -41,9 +47,11 @@ class SpanHead(nn.Module):
         attention = torch.einsum("btd,bwd->btw", h, q) / h.shape[-1] ** 0.5
         attention = attention.masked_fill(~word_mask[:, None, :], float("-inf")).softmax(-1)
         attended = torch.einsum("btw,bwd->btd", attention, q)
-        fused = torch.cat([h, attended, h * attended], dim=-1)
-        states = _packed_gru(self.passage_rnn, fused, frame_mask.sum(1))
-        logits = self.out(self.dropout(states))
+        keep = frame_mask[:, None, :].to(h.dtype)
+        x = self.fuse(torch.cat([h, attended, h * attended], dim=-1)).transpose(1, 2)
+        for conv in self.convs:
+            x = x + torch.relu(conv(self.dropout(x) * keep))
+        logits = self.out(x.transpose(1, 2))
         return logits.masked_fill(~frame_mask[..., None], float("-inf"))
 
 

@@ -11,8 +11,8 @@ utils=../utils
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data, 2 features, 3 train, 4 evaluate, 5 score)"
 stage=0                 # first stage to run
 stop_stage=100          # last stage to run
-corpus=mini             # mini or librispeech
-db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
+corpus=mini             # mini, librispeech or timit
+db=                     # corpus root for a real corpus (the LibriSpeech/ or TIMIT/ directory)
 alignments=             # librispeech: Montreal Forced Aligner TextGrid dir
 mini_size=mini          # tiny (tests) or mini (demo)
 mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
@@ -58,7 +58,12 @@ case $corpus in
         --sets train-clean-100,dev-clean,test-clean --names train,dev,test
       stage_done 1
     fi ;;
-  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
+  timit)
+    if stage_begin 1 "TIMIT data (61 -> 39 phones, core test set) from $db" "$db"; then
+      python -m speechbench.corpora.timit --db "$db" --out "$data"
+      stage_done 1
+    fi ;;
+  *) echo "$0: --corpus must be mini, librispeech or timit (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
 esac
 sb_stage_extract 2
 sb_stage_train 3

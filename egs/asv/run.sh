@@ -31,7 +31,7 @@ upstream_options=       # upstream options key=value,...
 layer=                  # one hidden layer instead of the weighted sum
 layers=all              # layers kept in the feature cache (all, 0,4,8 or best)
 use_cache=true          # train from cached features (stage 2) instead of running the upstream
-config=                 # task config (default conf/<corpus>.yaml)
+train_config=           # task config YAML (default conf/<corpus>.yaml)
 lr=                     # learning rate override
 extra_overrides=        # more -o overrides (config.a.b=v,,config.c=w)
 seed=1337               # training seed

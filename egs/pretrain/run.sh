@@ -17,7 +17,7 @@ data_dir=               # unlabelled data dir (default: the mini corpus' unlabel
 corpus=mini             # mini: build the embedded corpus when --data-dir is not given
 mini_size=mini          # tiny (tests) or mini (demo)
 mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
-config=                 # pretraining YAML (default speechbench/pretrain/conf/<upstream>.yaml)
+pretrain_config=        # pretraining YAML (default speechbench/pretrain/conf/<upstream>.yaml)
 steps=                  # override the config's number of steps
 batch_size=             # override the config's batch size
 lr=                     # override the config's learning rate
@@ -49,11 +49,11 @@ fi
 
 args=(--upstream "$upstream" --data-dir "$data_dir" --out "$out" --seed "$seed" --device "$device"
       --num-threads "$num_threads" --no-progress)
-[ -n "$config" ] && args+=(--config "$config")
+[ -n "$pretrain_config" ] && args+=(--config "$pretrain_config")
 [ -n "$steps" ] && args+=(--steps "$steps")
 [ -n "$batch_size" ] && args+=(--batch-size "$batch_size")
 [ -n "$lr" ] && args+=(--lr "$lr")
-if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${config:-default}" "${args[@]}"; then
+if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${pretrain_config:-default}" "${args[@]}"; then
   mkdir -p "$expdir/$upstream/log"
   $train_cmd "$expdir/$upstream/log/run.log" python -m speechbench.pretrain "${args[@]}"
   sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $PWD/$out)"

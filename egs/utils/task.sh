@@ -6,10 +6,10 @@
 #   sb_stage_extract 2                upstream features of every set into dump/<tag>/<set>
 #   sb_stage_train 3                  run_benchmark.py -m train (resumes a killed run)
 #   sb_stage_evaluate 4               run_benchmark.py -m evaluate on the test set
-#   sb_stage_score 5                  exp/<name>/RESULTS.md and a line in RESULTS.md
+#   sb_stage_score 5                  exp/<tag>/<name>/RESULTS.md and a line in exp/RESULTS.md
 #
 # Variables read: task upstream upstream_ckpt upstream_options layer layers use_cache nj
-# seed lr config extra_overrides sets (train dev test names under data/) mini_size mini_dir
+# seed lr train_config extra_overrides sets (train dev test names under data/) mini_size mini_dir
 # require (files each set must hold) data_tag expdir, and train_cmd/extract_cmd from cmd.sh.
 # Everything a run writes is namespaced by the data it ran on (data_tag: the mini size, the
 # corpus name, or "custom" for --train-dir/--dev-dir/--test-dir), so a tiny test run never
@@ -113,14 +113,17 @@ sb_overrides() {
 }
 
 sb_stage_train() {
-  local n=$1 exp conf=${config:-conf/$corpus.yaml}
+  local n=$1 exp conf=${train_config:-conf/$corpus.yaml}
   exp=$(sb_exp_name)
   local args=(-u "$upstream" -d "$task" -c "$conf" -o "$(sb_overrides)" --seed "$seed" -p "$exp")
   [ -n "$upstream_ckpt" ] && args+=(-k "$upstream_ckpt")
   [ -n "$upstream_options" ] && args+=(--upstream_options "$upstream_options")
   [ -n "$layer" ] && args+=(-l "$layer")
   [ "$use_cache" = true ] && args+=(--feature_cache "$(sb_dump_dirs)")
-  if stage_begin "$n" "train $task on $(sb_upstream_tag) -> $exp" "$conf" "${args[@]}"; then
+  local inputs=("$conf" "args=${args[*]}" "$data"/*)
+  [ -n "$upstream_ckpt" ] && inputs+=("$upstream_ckpt")
+  [ "$use_cache" = true ] && inputs+=($(sb_dump_dirs | tr , ' '))
+  if stage_begin "$n" "train $task on $(sb_upstream_tag) -> $exp" "${inputs[@]}"; then
     if [ -d "$exp" ] && [ "$(cat "$exp/.stage_hash" 2>/dev/null)" != "$STAGE_HASH" ]; then
       sb_log "$exp holds a run with other settings; keeping it as $exp.old-$(date +%s)"
       mv "$exp" "$exp.old-$(date +%s)"
@@ -147,7 +150,7 @@ sb_stage_evaluate() {
   local n=$1 exp ckpt
   exp=$(sb_exp_name)
   ckpt=$(sb_best_checkpoint "$exp")
-  if stage_begin "$n" "evaluate $exp on ${sets##* }" "$exp"/*.ckpt; then
+  if stage_begin "$n" "evaluate $exp on ${sets##* }" "$exp/.stage_hash" "$exp"/*.ckpt; then
     $train_cmd "$exp/log/evaluate.log" python "$SPEECHBENCH_ROOT/run_benchmark.py" -m evaluate -e "$ckpt" -t test
     stage_done "$n"
   fi
@@ -156,8 +159,8 @@ sb_stage_evaluate() {
 sb_stage_score() {
   local n=$1 exp
   exp=$(sb_exp_name)
-  if stage_begin "$n" "score $exp" "$exp/test_results.json"; then
-    python -m speechbench.report.results --expdir "$exp" --summary RESULTS.md
+  if stage_begin "$n" "score $exp" "$exp/.stage_hash" "$exp/test_results.json"; then
+    python -m speechbench.report.results --expdir "$exp" --summary "$expdir/RESULTS.md"
     stage_done "$n"
   fi
 }

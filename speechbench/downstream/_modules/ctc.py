@@ -43,13 +43,15 @@ def _logaddexp(a: float, b: float) -> float:
 
 
 def prefix_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 5, blank: int = 0,
-                       token_beam: int | None = None, word_scorer: WordScorer | None = None
+                       token_beam: int | None = None, word_scorer: WordScorer | None = None,
+                       final_scorer: Callable[[tuple[int, ...]], float] | None = None
                        ) -> list[tuple[tuple[int, ...], float]]:
     """CTC prefix beam search over one utterance ``[T, V]`` of log-probabilities.
 
     Returns up to ``beam`` ``(tokens, log score)`` pairs, best first; the score is the log
-    probability of the label sequence summed over its alignments (plus ``word_scorer``
-    terms). ``token_beam`` (default ``beam``) caps the tokens tried per prefix and frame.
+    probability of the label sequence summed over its alignments, plus ``word_scorer``
+    terms and ``final_scorer(tokens)`` (e.g. a word LM's last word and end of sentence).
+    ``token_beam`` (default ``beam``) caps the tokens tried per prefix and frame.
     """
     lp = log_probs.detach().cpu().double().numpy() if isinstance(log_probs, torch.Tensor) \
         else np.asarray(log_probs, dtype=np.float64)
@@ -99,5 +101,6 @@ def prefix_beam_search(log_probs: torch.Tensor | np.ndarray, beam: int = 5, blan
                 add(extended, NEG_INF, score, bonus + extra)
         ranked = sorted(new.items(), key=lambda kv: -(_logaddexp(kv[1][0], kv[1][1]) + kv[1][2]))
         beams = {p: (v[0], v[1], v[2]) for p, v in ranked[:beam]}
-    results = [(p, _logaddexp(b, nb) + bonus) for p, (b, nb, bonus) in beams.items()]
+    results = [(p, _logaddexp(b, nb) + bonus + (final_scorer(p) if final_scorer is not None else 0.0))
+               for p, (b, nb, bonus) in beams.items()]
     return sorted(results, key=lambda r: -r[1])

@@ -8,9 +8,10 @@ Three kinds, chosen by ``unit``:
   (``spm.model`` next to ``tokens.txt``).
 
 ``tokens.txt`` holds ``symbol id`` lines; id 0 is the CTC blank ``<blank>``. The data stage
-writes it once, from the training set only, so dev/test never add units:
+writes it once, from the training set only, so dev/test never add units, into a directory
+of its own (not a data dir, whose files must all be ``utt value`` text):
 
-    python -m speechbench.downstream._modules.units --text data/train/text --unit char --out-dir data/train
+    python -m speechbench.downstream._modules.units --text data/train/text --unit char --out-dir data/lang_char
 
 A dev/test transcript with a ``token``/``char`` symbol missing from the table is an error
 naming the symbols and the fix (normalise the text, or rebuild the units from text that
@@ -43,7 +44,7 @@ def read_tokens(path: str) -> list[str]:
     if not os.path.isfile(path):
         raise DataDirError(f"{path} not found: the CTC tasks need their unit table; build it with "
                            f"`python -m speechbench.downstream._modules.units --text <train>/text "
-                           f"--unit char|token|sentencepiece --out-dir <train>`")
+                           f"--unit char|token|sentencepiece --out-dir data/lang_<unit>`")
     table: dict[int, str] = {}
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -167,7 +168,7 @@ def _train_spm(texts: list[str], model_path: str, vocab_size: int) -> list[str]:
                 num_threads=1, minloglevel=2)
         except RuntimeError as e:  # e.g. vocab_size larger than the text allows
             raise DataDirError(f"sentencepiece training on {len(texts)} transcripts failed: {e}; "
-                               f"try a smaller --vocab-size") from None
+                               f"choose a --vocab-size the text supports") from None
         with open(os.path.join(tmp, "spm.model"), "rb") as src, atomic_open(model_path, "wb") as dst:
             dst.write(src.read())
     processor = sentencepiece.SentencePieceProcessor(model_file=model_path)

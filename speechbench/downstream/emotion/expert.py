@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechbench.data.dataset import UtteranceDataset
+from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
@@ -55,9 +56,12 @@ class DownstreamExpert(nn.Module):
         modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "emotion modelrc")
         self.expdir = expdir
         given = self.datarc["classes"]
-        train = EmotionDataset(self.datarc["train"], self.datarc["label_file"], given,
-                               "datarc.classes" if given is not None else f"{self.datarc['train']} (train)")
+        self.class_source = "datarc.classes" if given is not None else f"{self.datarc['train']} (train)"
+        train = EmotionDataset(self.datarc["train"], self.datarc["label_file"], given, self.class_source)
         self.classes = train.classes
+        if len(self.classes) < 2:
+            raise DataDirError(f"{self.class_source}: only the class {self.classes} (a classifier needs at least 2); "
+                               f"check {os.path.join(self.datarc['train'], self.datarc['label_file'])}")
         self.datasets = {"train": train}
         for split in SPLITS[1:]:  # existing dev/test dirs are checked now, not after hours of training
             if os.path.isdir(self.datarc[split]):
@@ -67,8 +71,8 @@ class DownstreamExpert(nn.Module):
 
     def _dataset(self, split: str) -> EmotionDataset:
         if split not in self.datasets:
-            source = "datarc.classes" if self.datarc["classes"] is not None else f"{self.datarc['train']} (train)"
-            self.datasets[split] = EmotionDataset(self.datarc[split], self.datarc["label_file"], self.classes, source)
+            self.datasets[split] = EmotionDataset(self.datarc[split], self.datarc["label_file"], self.classes,
+                                                  self.class_source)
         return self.datasets[split]
 
     def get_dataloader(self, split: str):

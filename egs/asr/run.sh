@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# ASR (CTC over characters or sentencepiece units; WER and CER): mini corpus by default,
+# LibriSpeech (SUPERB: train-clean-100 / dev-clean / test-clean), or your own data dirs.
+#   ./run.sh                                             # everything on the mini corpus, fbank
+#   ./run.sh --corpus librispeech --db /data/LibriSpeech --upstream wav2vec2 --upstream-ckpt w2v.pt
+#   ./run.sh --unit sentencepiece --vocab-size 300       # subword units instead of characters
+#   ./run.sh --stage 4 --decoder beam --beam 10          # re-decode the test set with beam search
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+utils=../utils
+. "$utils/path.sh"
+
+help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data + units, 2 features, 3 train, 4 decode, 5 score)"
+stage=0                 # first stage to run
+stop_stage=100          # last stage to run
+corpus=mini             # mini or librispeech
+db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
+test_set=test-clean     # librispeech: the subset scored as test (test-clean or test-other)
+unit=char               # char or sentencepiece
+vocab_size=300          # sentencepiece vocabulary size
+mini_size=mini          # tiny (tests) or mini (demo)
+mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
+data_dir=               # your own data: a dir holding train/ dev/ test/ data dirs
+train_dir=              # your own train data dir (wav.scp, text)
+dev_dir=                # your own dev data dir
+test_dir=               # your own test data dir
+data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
+upstream=baseline       # upstream name (speechbench/upstream/<name>)
+upstream_ckpt=          # upstream checkpoint file (-k)
+upstream_options=       # upstream options key=value,...
+layer=                  # one hidden layer instead of the weighted sum
+layers=all              # layers kept in the feature cache (all, 0,4,8 or best)
+use_cache=true          # train from cached features (stage 2) instead of running the upstream
+train_config=           # task config YAML (default conf/<corpus>.yaml)
+lr=                     # learning rate override
+hidden_size=            # BiLSTM units per direction (default: the config's)
+decoder=greedy          # stage 4 decoding: greedy or beam (CTC prefix beam search)
+beam=5                  # beam size for decoder=beam
+lm=                     # word n-gram LM (ARPA) fused into the beam search (decoder=beam)
+lm_weight=2.0           # LM weight (SUPERB: 2)
+word_score=-1.0         # per-word score (SUPERB: -1)
+extra_overrides=        # more -o overrides (config.a.b=v,,config.c=w)
+seed=1337               # training seed
+nj=2                    # parallel jobs
+expdir=exp              # experiments go to exp/<upstream>_<layers>
+cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
+slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
+max_parallel=           # local backend: jobs at once (empty: nproc)
+force=false             # true: rerun the selected stages even when done
+. "$utils/parse_options.sh"
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+. "$utils/cmd.sh"
+. "$utils/stage.sh"
+. "$utils/task.sh"
+
+task=asr
+sets="train dev test"
+mini_sets="train dev test"
+require=text
+case $unit in
+  char) units=$PWD/$data/lang_char ;;
+  sentencepiece) units=$PWD/$data/lang_bpe$vocab_size ;;
+  *) echo "$0: --unit must be char or sentencepiece" >&2; exit 1 ;;
+esac
+[ "$unit" = char ] || expdir=$expdir/$(basename "$units")
+stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+
+sb_stage_corpus 0
+case $corpus in
+  mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
+  librispeech)
+    if stage_begin 1 "LibriSpeech data from $db" "$db" "test_set=$test_set"; then
+      python -m speechbench.corpora.librispeech --db "$db" --out "$data" \
+        --sets "train-clean-100,dev-clean,$test_set" --names train,dev,test
+      stage_done 1
+    fi ;;
+  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
+esac
+# Units (and the sentencepiece model) come from the training text only.
+if [ -f $data/train/text ] && { [ ! -f "$units/tokens.txt" ] || [ $data/train/text -nt "$units/tokens.txt" ]; }; then
+  python -m speechbench.downstream._modules.units --text $data/train/text --unit "$unit" \
+    --vocab-size "$vocab_size" --out-dir "$units"
+fi
+o="config.downstream_expert.datarc.unit=$unit,,config.downstream_expert.datarc.tokens=$units/tokens.txt"
+[ "$unit" = sentencepiece ] && o+=",,config.downstream_expert.datarc.spm_model=$units/spm.model"
+[ -n "$hidden_size" ] && o+=",,config.downstream_expert.modelrc.hidden_size=$hidden_size"
+extra_overrides="$o${extra_overrides:+,,$extra_overrides}"
+sb_stage_extract 2
+sb_stage_train 3
+
+exp=$(sb_exp_name)
+decode="config.downstream_expert.decoderc.type=$decoder,,config.downstream_expert.decoderc.beam=$beam"
+if [ -n "$lm" ]; then
+  [ "$decoder" = beam ] || { echo "$0: --lm needs --decoder beam" >&2; exit 1; }
+  decode+=",,config.downstream_expert.decoderc.lm=$(cd "$(dirname "$lm")" && pwd)/$(basename "$lm")"
+  decode+=",,config.downstream_expert.decoderc.lm_weight=$lm_weight,,config.downstream_expert.decoderc.word_score=$word_score"
+fi
+if stage_begin 4 "decode the test set with $exp ($decoder)" "$exp"/*.ckpt "$decode" ${lm:+"$lm"}; then
+  $train_cmd "$exp/log/decode_$decoder.log" python "$SPEECHBENCH_ROOT/run_benchmark.py" -m evaluate \
+    -e "$(sb_best_checkpoint "$exp")" -t test -o "$decode"
+  sb_log "$(cat "$exp/decode_test_$decoder/word/result.txt")"
+  stage_done 4
+fi
+sb_stage_score 5

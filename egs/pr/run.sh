@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Phoneme recognition (CTC over phones, PER): mini corpus by default, LibriSpeech with a
+# lexicon (SUPERB: train-clean-100 / dev-clean / test-clean), or your own data dirs.
+#   ./run.sh                                   # everything on the mini corpus, fbank
+#   ./run.sh --corpus librispeech --db /data/LibriSpeech --lexicon librispeech-lexicon.txt
+#   ./run.sh --stage 2 --upstream apc --upstream-ckpt apc.ckpt
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+utils=../utils
+. "$utils/path.sh"
+
+help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data + phone units, 2 features, 3 train, 4 decode, 5 score)"
+stage=0                 # first stage to run
+stop_stage=100          # last stage to run
+corpus=mini             # mini or librispeech
+db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
+lexicon=                # librispeech: CMUdict-style lexicon (librispeech-lexicon.txt) -> text.phn
+stress=true             # librispeech: keep stress digits (SUPERB: AH0 AH1 ...); false strips them
+mini_size=mini          # tiny (tests) or mini (demo)
+mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
+data_dir=               # your own data: a dir holding train/ dev/ test/ data dirs
+train_dir=              # your own train data dir (wav.scp, text.phn)
+dev_dir=                # your own dev data dir
+test_dir=               # your own test data dir
+data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
+upstream=baseline       # upstream name (speechbench/upstream/<name>)
+upstream_ckpt=          # upstream checkpoint file (-k)
+upstream_options=       # upstream options key=value,...
+layer=                  # one hidden layer instead of the weighted sum
+layers=all              # layers kept in the feature cache (all, 0,4,8 or best)
+use_cache=true          # train from cached features (stage 2) instead of running the upstream
+train_config=           # task config YAML (default conf/<corpus>.yaml)
+lr=                     # learning rate override
+decoder=greedy          # stage 4 decoding: greedy or beam (CTC prefix beam search)
+beam=5                  # beam size for decoder=beam
+extra_overrides=        # more -o overrides (config.a.b=v,,config.c=w)
+seed=1337               # training seed
+nj=2                    # parallel jobs
+expdir=exp              # experiments go to exp/<upstream>_<layers>
+cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
+slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
+max_parallel=           # local backend: jobs at once (empty: nproc)
+force=false             # true: rerun the selected stages even when done
+. "$utils/parse_options.sh"
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+. "$utils/cmd.sh"
+. "$utils/stage.sh"
+. "$utils/task.sh"
+
+task=pr
+sets="train dev test"
+mini_sets="train dev test"
+require=text.phn
+units=$PWD/$data/lang_phone
+stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+
+sb_stage_corpus 0
+case $corpus in
+  mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
+  librispeech)
+    [ -n "$lexicon" ] || { echo "$0: --corpus librispeech needs --lexicon (e.g. librispeech-lexicon.txt)" >&2; exit 1; }
+    if stage_begin 1 "LibriSpeech data with lexicon phones from $db" "$db" "$lexicon" "stress=$stress"; then
+      stress_opt=(); [ "$stress" = true ] || stress_opt=(--no-stress)
+      python -m speechbench.corpora.librispeech --db "$db" --out "$data" --lexicon "$lexicon" "${stress_opt[@]}" \
+        --sets train-clean-100,dev-clean,test-clean --names train,dev,test
+      stage_done 1
+    fi ;;
+  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
+esac
+# The phone units come from the training transcripts only (dev/test never add units).
+if [ -f $data/train/text.phn ] && { [ ! -f "$units/tokens.txt" ] || [ $data/train/text.phn -nt "$units/tokens.txt" ]; }; then
+  python -m speechbench.downstream._modules.units --text $data/train/text.phn --unit token --out-dir "$units"
+fi
+extra_overrides="config.downstream_expert.datarc.tokens=$units/tokens.txt${extra_overrides:+,,$extra_overrides}"
+sb_stage_extract 2
+sb_stage_train 3
+
+exp=$(sb_exp_name)
+if stage_begin 4 "decode the test set with $exp ($decoder)" "$exp"/*.ckpt "decoder=$decoder" "beam=$beam"; then
+  $train_cmd "$exp/log/decode_$decoder.log" python "$SPEECHBENCH_ROOT/run_benchmark.py" -m evaluate \
+    -e "$(sb_best_checkpoint "$exp")" -t test \
+    -o "config.downstream_expert.decoderc.type=$decoder,,config.downstream_expert.decoderc.beam=$beam"
+  sb_log "$(cat "$exp/decode_test_$decoder/phone/result.txt")"
+  stage_done 4
+fi
+sb_stage_score 5

@@ -63,7 +63,7 @@ case $unit in
   *) echo "$0: --unit must be char or sentencepiece" >&2; exit 1 ;;
 esac
 [ "$unit" = char ] || expdir=$expdir/$(basename "$units")
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 case $corpus in

@@ -49,7 +49,7 @@ force=false             # true: rerun the selected stages even when done
 
 task=asv
 sets="train dev test"
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 # $data/train, $data/dev (held-out training speakers + trials, unless --dev-dir) and $data/test.
 asv_data_dirs() {

@@ -51,7 +51,7 @@ task=emotion
 sets="train dev test"
 mini_sets="train dev test"
 require=utt2emotion
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 if [ "$corpus" != iemocap ] || [ -n "$train_dir" ]; then
   sb_stage_corpus 0
@@ -97,14 +97,14 @@ fold_exps=()
 for k in $folds; do
   data_tag=$base_tag/fold$k
   sets="fold$k/train fold$k/dev fold$k/test"
-  stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+  stage_done_dir=$(sb_stage_dir)
   sb_stage_train 3
   sb_stage_evaluate 4
   sb_stage_score 5
   fold_exps+=("$(sb_exp_name)")
 done
 data_tag=$base_tag
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 if [ "$fold" = all ] && [ 5 -ge "$stage" ] && [ 5 -le "$stop_stage" ]; then
   cv_exp=$(sb_exp_name)_cv

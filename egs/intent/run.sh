@@ -48,7 +48,7 @@ task=intent
 sets="train dev test"
 mini_sets="train dev test"
 require=utt2intent
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 if [ -n "$train_dir" ]; then

@@ -47,7 +47,7 @@ task=phone
 sets="train dev test"
 mini_sets="train dev test"
 require=ali.scp,phones.txt
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 case $corpus in

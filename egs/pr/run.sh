@@ -52,7 +52,7 @@ sets="train dev test"
 mini_sets="train dev test"
 require=text.phn
 units=$PWD/$data/lang_phone
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 case $corpus in

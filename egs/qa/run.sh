@@ -49,7 +49,7 @@ task=qa
 sets="train dev test"
 mini_sets="train dev test"
 require=question,utt2answer
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 case $corpus in

@@ -46,7 +46,7 @@ task=speaker
 sets="train dev test"
 mini_sets="train dev test"
 require=utt2spk
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 
 sb_stage_corpus 0
 case $corpus in

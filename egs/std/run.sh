@@ -43,7 +43,7 @@ force=false             # true: rerun the selected stages even when done
 task=std
 sets="docs queries_dev queries_eval"
 require=ground_truth
-stage_done_dir=$expdir/.done/$data_tag/$(sb_upstream_tag)
+stage_done_dir=$(sb_stage_dir)
 exp=$expdir/$data_tag/$(sb_upstream_tag)_l$layer
 
 [ -n "$docs_dir" ] || sb_stage_corpus 0

@@ -43,6 +43,11 @@ sb_exp_name() {
   printf '%s/%s/%s_%s%s' "$expdir" "$data_tag" "$(sb_upstream_tag)" "$mode" "${lr:+_lr$lr}"
 }
 
+# Done markers of this run's stages (per data, upstream, layer mode and learning rate).
+sb_stage_dir() {
+  printf '%s/.done/%s/%s' "$expdir" "$data_tag" "$(basename "$(sb_exp_name)")"
+}
+
 sb_stage_corpus() {
   local n=$1
   [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0

@@ -1,0 +1,231 @@
+"""The leaderboard: upstream x task table, the SUPERB-style overall score, Markdown and CSV.
+
+Overall score (after SUPERB's ``superb_s``, Feng et al., "SUPERB @ SLT 2022"): each task's
+primary metric is mapped linearly so that the fbank baseline scores 0 and the best system
+scores 1000,
+
+    s_t(u) = 1000 * (m_t(u) - m_t(fbank)) / (m_t(best) - m_t(fbank))
+
+which needs no sign flip for lower-better metrics (numerator and denominator change sign
+together). SUPERB's "best" is the published state of the art per task; offline we use the
+best upstream *on this leaderboard*, so the scores rank the upstreams shown here and are not
+comparable with superbbenchmark.org numbers. An upstream's score is the mean over the tasks
+where it has a result and the task is normalisable (fbank ran, and some upstream beats
+it); the table says how many tasks that is. SUPERB averages several metrics within a
+task first; we use the one primary metric per task (``metrics.PRIMARY``).
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import io
+import json
+import os
+
+from speechbench.report.collect import Run
+from speechbench.report.metrics import TASK_ORDER, display_metric, format_value, lower_is_better
+from speechbench.utils_io import atomic_open
+
+SCALE = 1000.0
+
+
+@dataclasses.dataclass
+class Leaderboard:
+    """Runs arranged as upstream x task, with normalised and overall scores."""
+
+    data_tag: str
+    tasks: list[str]
+    upstreams: list[str]
+    cells: dict[tuple[str, str], Run]
+    metric: dict[str, str]                          # task -> primary metric name
+    normalised: dict[tuple[str, str], float]        # (upstream, task) -> s_t(u); normalisable tasks only
+    overall: dict[str, tuple[float | None, int]]    # upstream -> (mean score, tasks counted)
+
+    def run(self, upstream: str, task: str) -> Run | None:
+        """The run behind one cell, if any."""
+        return self.cells.get((upstream, task))
+
+
+def _task_key(task: str) -> tuple[int, str]:
+    return (TASK_ORDER.index(task), task) if task in TASK_ORDER else (len(TASK_ORDER), task)
+
+
+def build(runs: list[Run], data_tag: str = "") -> Leaderboard:
+    """Arrange the runs of one data tag (one run per upstream and task, see ``collect``)."""
+    cells: dict[tuple[str, str], Run] = {}
+    metric: dict[str, str] = {}
+    for r in runs:
+        if r.primary is None or r.score is None:
+            continue
+        if (r.upstream, r.task) in cells:
+            raise ValueError(f"two runs for {r.upstream} on {r.task}: {cells[(r.upstream, r.task)].expdir} and "
+                             f"{r.expdir}; report one data tag at a time (--data-tag)")
+        cells[(r.upstream, r.task)] = r
+        metric.setdefault(r.task, r.primary)
+    tasks = sorted(metric, key=_task_key)
+    normalised = _normalise(cells, tasks)
+    names = sorted({u for u, _ in cells})
+    overall: dict[str, tuple[float | None, int]] = {}
+    for u in names:
+        vals = [normalised[(u, t)] for t in tasks if (u, t) in normalised]
+        overall[u] = (sum(vals) / len(vals) if vals else None, len(vals))
+    reference = [u for u in names if any(cells[(u, t)].is_reference for t in tasks if (u, t) in cells)]
+    rest = sorted((u for u in names if u not in reference),
+                  key=lambda u: (-(overall[u][0] if overall[u][0] is not None else float("-inf")), u))
+    return Leaderboard(data_tag, tasks, reference + rest, cells, metric, normalised, overall)
+
+
+def _normalise(cells: dict[tuple[str, str], Run], tasks: list[str]) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for t in tasks:
+        runs = [r for (u, task), r in cells.items() if task == t]
+        ref = [r for r in runs if r.is_reference]
+        if not ref:
+            continue
+        base = ref[0].score
+        best = (min if lower_is_better(ref[0].primary) else max)(r.score for r in runs)
+        if best == base:
+            continue
+        for r in runs:
+            out[(r.upstream, t)] = SCALE * (r.score - base) / (best - base) + 0.0  # no "-0" for fbank
+    return out
+
+
+def _link(target: str | None, out_dir: str) -> str | None:
+    return None if not target else os.path.relpath(target, out_dir)
+
+
+def _lr_text(r: Run) -> str:
+    if r.lr is None:
+        return ""
+    if len(r.lr_candidates) > 1:
+        return f"lr {r.lr:g} of {{{', '.join(f'{x:g}' for x in r.lr_candidates)}}}"
+    return f"lr {r.lr:g}"
+
+
+def _intro(commit: str, date: str) -> str:
+    return (f"Made by `speechbench report` on {date} at commit `{commit}`. Score: each task's primary metric "
+            f"mapped to fbank = 0 and the best upstream here = {SCALE:g}, averaged over tasks "
+            "(SUPERB's superb_s with this table's best in place of the published state of the art).")
+
+
+def table_lines(board: Leaderboard, out_dir: str) -> list[str]:
+    """The upstream x task table; each number links to its RESULTS.md (relative to ``out_dir``)."""
+    n = len(board.tasks)
+    head = ["upstream", "score ↑"] + [f"{t} {display_metric(board.metric[t])}" for t in board.tasks]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for u in board.upstreams:
+        score, counted = board.overall[u]
+        s = "-" if score is None else f"{score:.0f}" + ("" if counted == n else f" ({counted}/{n})")
+        row = [u, s]
+        for t in board.tasks:
+            r = board.run(u, t)
+            if r is None:
+                row.append("-")
+                continue
+            text = format_value(r.primary, r.score)
+            results_md = os.path.join(r.expdir, "RESULTS.md")
+            row.append(f"[{text}]({_link(results_md, out_dir)})" if os.path.isfile(results_md) else text)
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None = None,
+                heatmap: str | None = None) -> str:
+    """The leaderboard page: table, score definition, and one provenance line per number."""
+    date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [f"# Leaderboard{f' ({board.data_tag})' if board.data_tag else ''}", "",
+             _intro(commit, date) + " Each number links to its experiment's RESULTS.md; the table below it "
+             "names config, checkpoint, learning rate and seed.", "", *table_lines(board, out_dir)]
+    if heatmap:
+        lines += ["", f"![leaderboard heat map]({heatmap})"]
+    lines += ["", "## Runs", "", "| upstream | task | value | learning rate | seed | config | checkpoint |",
+              "|---|---|---|---|---|---|---|"]
+    for u in board.upstreams:
+        for t in board.tasks:
+            r = board.run(u, t)
+            if r is None:
+                continue
+            conf = f"[config]({_link(r.config, out_dir)})" if r.config else "-"
+            ckpt = f"[{os.path.basename(r.checkpoint)}]({_link(r.checkpoint, out_dir)})" if r.checkpoint else "-"
+            lines.append(f"| {u} | {t} | {format_value(r.primary, r.score)} | {_lr_text(r) or '-'} | "
+                         f"{'-' if r.seed is None else r.seed} | {conf} | {ckpt} |")
+    return "\n".join(lines) + "\n"
+
+
+README_START = "<!-- speechbench leaderboard: start -->"
+README_END = "<!-- speechbench leaderboard: end -->"
+
+
+def update_readme(readme: str, board: Leaderboard, out_dir: str, commit: str, date: str,
+                  heatmap: str | None) -> None:
+    """Replace the text between the README's leaderboard markers with this table and heat map."""
+    with open(readme, encoding="utf-8") as f:
+        text = f.read()
+    if README_START not in text or README_END not in text or text.index(README_START) > text.index(README_END):
+        raise ValueError(f"{readme} has no '{README_START}' ... '{README_END}' block; add the two lines where the "
+                         "leaderboard should go")
+    base = os.path.dirname(os.path.abspath(readme))
+    block = [README_START, "", _intro(commit, date) + f" Details: [{_link(os.path.join(out_dir, 'leaderboard.md'), base)}]"
+             f"({_link(os.path.join(out_dir, 'leaderboard.md'), base)}).", "", *table_lines(board, base)]
+    if heatmap:
+        block += ["", f"![leaderboard heat map]({_link(os.path.join(out_dir, heatmap), base)})"]
+    block += ["", README_END]
+    head, rest = text.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    with atomic_open(readme, "w", encoding="utf-8") as f:
+        f.write(head + "\n".join(block) + tail)
+
+
+def to_csv(board: Leaderboard) -> str:
+    """Wide table: one row per upstream, the score, and per task its value and learning rate."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    header = ["data_tag", "upstream", "score", "tasks_scored"]
+    for t in board.tasks:
+        header += [f"{t}/{board.metric[t]}", f"{t}/lr"]
+    w.writerow(header)
+    for u in board.upstreams:
+        score, counted = board.overall[u]
+        row = [board.data_tag, u, "" if score is None else f"{score:.2f}", counted]
+        for t in board.tasks:
+            r = board.run(u, t)
+            row += ["", ""] if r is None else [f"{r.score:.6g}", "" if r.lr is None else f"{r.lr:g}"]
+        w.writerow(row)
+    return buf.getvalue()
+
+
+def runs_csv(board: Leaderboard) -> str:
+    """Long table: one row per number with every metric and the files it came from."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["data_tag", "task", "upstream", "metric", "direction", "split", "value", "normalised", "lr",
+                "lrs_tried", "seed", "config", "checkpoint", "upstream_ckpt", "expdir", "all_metrics"])
+    for u in board.upstreams:
+        for t in board.tasks:
+            r = board.run(u, t)
+            if r is None:
+                continue
+            norm = board.normalised.get((u, t))
+            w.writerow([board.data_tag, t, u, r.primary, "lower" if lower_is_better(r.primary) else "higher",
+                        r.split, f"{r.score:.6g}", "" if norm is None else f"{norm:.2f}",
+                        "" if r.lr is None else f"{r.lr:g}", " ".join(f"{x:g}" for x in r.lr_candidates),
+                        "" if r.seed is None else r.seed, r.config or "", r.checkpoint or "", r.upstream_ckpt or "",
+                        r.expdir, json.dumps(r.metrics, sort_keys=True)])
+    return buf.getvalue()
+
+
+def write(board: Leaderboard, out_dir: str, commit: str, date: str | None = None,
+          heatmap: str | None = None) -> list[str]:
+    """Write leaderboard.md, leaderboard.csv and leaderboard_runs.csv atomically; return paths."""
+    os.makedirs(out_dir, exist_ok=True)
+    outputs = {"leaderboard.md": to_markdown(board, out_dir, commit, date, heatmap),
+               "leaderboard.csv": to_csv(board), "leaderboard_runs.csv": runs_csv(board)}
+    paths = []
+    for name, text in outputs.items():
+        path = os.path.join(out_dir, name)
+        with atomic_open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        paths.append(path)
+    return paths

@@ -1,0 +1,23 @@
+"""``tools/demo.sh`` rejects bad options before doing any work."""
+from __future__ import annotations
+
+import subprocess
+
+from testutil import REPO
+
+
+def _demo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "tools/demo.sh", *args], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def test_bad_size_and_unknown_option_fail_fast():
+    proc = _demo("--size", "huge")
+    assert proc.returncode == 1 and "--size must be mini or tiny, got 'huge'" in proc.stderr
+    proc = _demo("--sizes", "tiny")
+    assert proc.returncode != 0 and "sizes" in proc.stderr
+
+
+def test_help_lists_the_options():
+    proc = _demo("--help")
+    for option in ("--size", "--upstreams", "--tasks", "--pretrain-steps", "--train-steps", "--lr-sweep", "--out"):
+        assert option in proc.stdout + proc.stderr

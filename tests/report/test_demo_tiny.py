@@ -1,0 +1,60 @@
+"""The demo end to end on the tiny corpus: phone + emotion, fbank + a 20-step APC, leaderboard.
+
+Runs ``tools/demo.sh`` as ``make demo`` does, with its experiments in a scratch folder
+(``--exp-root``; data and feature caches stay in the recipes), then retrains the phone
+baseline into another fresh folder with the same seed and checks it reproduces the
+leaderboard's number exactly.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+
+import pytest
+
+from testutil import REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # ~3 min idle; room for a loaded machine
+
+STEPS = "40"
+
+
+def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_demo_tiny_end_to_end(tmp_path):
+    out = tmp_path / "demo"
+    proc = _run(["bash", "tools/demo.sh", "--size", "tiny", "--upstreams", "apc", "--tasks", "phone emotion",
+                 "--pretrain-steps", "20", "--train-steps", STEPS, "--out", str(out),
+                 "--exp-root", str(tmp_path / "egs")], timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[demo 7/7] leaderboard: done" in proc.stderr
+    steps = list(csv.DictReader(open(out / "timings.tsv"), delimiter="\t"))
+    assert [s["step"] for s in steps] == ["mini corpus (tiny)", "pretrain apc", "phone with baseline",
+                                          "phone with apc", "emotion with baseline", "emotion with apc",
+                                          "leaderboard"]
+    assert all(s["status"] == "ok" for s in steps)
+
+    rows = {r["upstream"]: r for r in csv.DictReader(open(out / "leaderboard.csv"))}
+    assert {"fbank", "apc"} <= set(rows)
+    for name in ("fbank", "apc"):
+        assert 0.0 <= float(rows[name]["phone/acc"]) <= 1.0 and 0.0 <= float(rows[name]["emotion/acc"]) <= 1.0
+    assert float(rows["fbank"]["score"]) == 0.0
+    for png in ("heatmap.png", "curves_phone.png", "curves_emotion.png", "layers_apc.png"):
+        assert (out / png).stat().st_size > 1000, png
+    md = (out / "leaderboard.md").read_text()
+    assert "| upstream | score ↑ | phone ACC % ↑" in md and "![leaderboard heat map](heatmap.png)" in md
+
+    # Same seed, fresh experiment folder: the same number.
+    fresh = tmp_path / "again"
+    proc = _run(["bash", "egs/phone/run.sh", "--mini-size", "tiny", "--expdir", str(fresh), "--extra-overrides",
+                 f"config.runner.total_steps={STEPS},,config.runner.eval_step=20,,config.runner.save_step=20,,"
+                 "config.runner.log_step=10"], timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (tmp_path / "egs" / "phone" / "exp" / "tiny" / "baseline_ws" / "best-states-dev.ckpt").is_file()
+    again = json.load(open(fresh / "tiny" / "baseline_ws" / "test_results.json"))["metrics"]["test-acc"]
+    assert f"{again:.6g}" == rows["fbank"]["phone/acc"]

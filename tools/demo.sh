@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The demo (`make demo`): on the embedded mini corpus, pretrain small upstreams on its
+# unlabelled split, run every task's recipe for the fbank baseline and each pretrained
+# upstream (features cached by the recipes), then write the leaderboard.
+#   tools/demo.sh                           # mini corpus, all upstreams and tasks -> result/demo/
+#   tools/demo.sh --size tiny --upstreams apc --tasks "phone emotion" --pretrain-steps 20 --train-steps 40
+#   tools/demo.sh --lr-sweep "1e-2 1e-3"    # best of these learning rates per upstream and task
+# Re-running skips finished work (the recipes' stage markers) and redoes only the report.
+# Output: <out>/leaderboard.md, leaderboard.csv, leaderboard_runs.csv, *.png, timings.tsv,
+# and one log per step in <out>/logs/. A task whose recipe is missing is skipped with a
+# warning; a failing step is reported at the end (exit 1) without stopping the others.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+. egs/utils/path.sh
+
+help_message="Usage: $0 [options]"
+size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
+upstreams="apc tera npc cpc"   # upstreams to pretrain and benchmark (besides the fbank baseline)
+tasks="phone pr asr std qa speaker asv emotion intent"  # recipes under egs/ to run
+pretrain_steps=                # pretraining steps (default: speechbench/pretrain/conf/<upstream>.yaml)
+train_steps=                   # training steps of every trained head (default: each recipe's config)
+task_args=                     # more options for every task recipe (e.g. "--seed 7")
+lr_sweep=                      # learning rates to sweep per upstream and task (empty: each recipe's own)
+exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)
+out=                           # output folder (default result/demo, or result/demo-<size> when not mini)
+nj=2                           # parallel jobs for corpus building and feature extraction
+threads=1                      # CPU threads of pretraining (more than the free cores makes torch crawl)
+. egs/utils/parse_options.sh
+. egs/utils/stage.sh  # sb_log: the timestamped progress line every recipe prints
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+case $size in mini|tiny) ;; *) echo "$0: --size must be mini or tiny, got '$size'" >&2; exit 1 ;; esac
+[ -n "$out" ] || { [ "$size" = mini ] && out=result/demo || out=result/demo-$size; }
+mkdir -p "$out/logs"
+out=$(cd "$out" && pwd)
+if [ -n "$exp_root" ]; then mkdir -p "$exp_root" && exp_root=$(cd "$exp_root" && pwd); fi
+timings=$out/timings.tsv
+printf 'step\tseconds\tstatus\n' > "$timings"
+untrained_tasks=" std "        # scored without a trained head: nothing to sweep
+failed=()
+t_start=$SECONDS
+
+# Task recipes present, in order; the others are announced and skipped.
+todo=()
+for t in $tasks; do
+  if [ -f "egs/$t/run.sh" ]; then todo+=("$t"); else sb_log "demo: warning: egs/$t/run.sh not found; skipping task $t"; fi
+done
+read -r -a ups <<< "$upstreams"
+total=$(( 1 + ${#ups[@]} + ${#todo[@]} * (1 + ${#ups[@]}) + 1 ))
+n=0
+
+# step NAME LOG CMD...: run one step, its output into LOG, one progress line before and after.
+step() {
+  local name=$1 log=$2 t0=$SECONDS rc=0
+  shift 2
+  n=$((n + 1))
+  sb_log "[demo $n/$total, $((SECONDS - t_start)) s] $name ..."
+  "$@" > "$log" 2>&1 || rc=$?
+  local dt=$((SECONDS - t0))
+  if [ $rc -eq 0 ]; then
+    sb_log "[demo $n/$total] $name: done in $dt s"
+    printf '%s\t%d\tok\n' "$name" "$dt" >> "$timings"
+  else
+    sb_log "[demo $n/$total] $name: FAILED (exit $rc) after $dt s; last lines of $log:"
+    tail -n 15 "$log" | sed 's/^/    /' >&2
+    printf '%s\t%d\tfailed\n' "$name" "$dt" >> "$timings"
+    failed+=("$name")
+  fi
+  return 0
+}
+
+step "mini corpus ($size)" "$out/logs/corpus.log" \
+  python -m speechbench.corpora.mini --size "$size" --out "downloads/mini-$size" --nj "$nj"
+
+declare -A ckpt=()
+for u in "${ups[@]}"; do
+  pdir=${exp_root:+$exp_root/pretrain/}exp/$size
+  args=(--upstream "$u" --mini-size "$size" --expdir "$pdir" --num-threads "$threads")
+  [ -n "$pretrain_steps" ] && args+=(--steps "$pretrain_steps")
+  step "pretrain $u" "$out/logs/pretrain_$u.log" bash egs/pretrain/run.sh "${args[@]}"
+  [ -n "$exp_root" ] && ckpt[$u]=$pdir/$u/$u.ckpt || ckpt[$u]=$root/egs/pretrain/$pdir/$u/$u.ckpt
+done
+
+read -r -a extra <<< "$task_args"
+steps_args=()
+if [ -n "$train_steps" ]; then  # evaluate on dev twice, log layer weights four times
+  half=$(( train_steps / 2 > 0 ? train_steps / 2 : 1 )); quarter=$(( train_steps / 4 > 0 ? train_steps / 4 : 1 ))
+  steps_args=(--extra-overrides "config.runner.total_steps=$train_steps,,config.runner.eval_step=$half,,config.runner.save_step=$half,,config.runner.log_step=$quarter")
+fi
+for t in "${todo[@]}"; do
+  for u in baseline "${ups[@]}"; do
+    args=(--mini-size "$size" --nj "$nj" "${extra[@]}")
+    [ -n "$exp_root" ] && args+=(--expdir "$exp_root/$t/exp")
+    [[ $untrained_tasks == *" $t "* ]] || args+=("${steps_args[@]}")
+    if [ "$u" != baseline ]; then
+      if [ ! -f "${ckpt[$u]}" ]; then
+        sb_log "demo: warning: no $u checkpoint (${ckpt[$u]}); skipping $t with $u"
+        n=$((n + 1)); continue
+      fi
+      args+=(--upstream "$u" --upstream-ckpt "${ckpt[$u]}")
+    fi
+    if [ -n "$lr_sweep" ] && [[ $untrained_tasks != *" $t "* ]]; then
+      step "$t with $u (lr sweep: $lr_sweep)" "$out/logs/${t}_$u.log" \
+        speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$out/logs/${t}_$u.recipe.log" -- "${args[@]}"
+    else
+      step "$t with $u" "$out/logs/${t}_$u.log" bash "egs/$t/run.sh" "${args[@]}"
+    fi
+  done
+done
+
+step "leaderboard" "$out/logs/report.log" speechbench report --egs "${exp_root:-$root/egs}" --data-tag "$size" --out "$out"
+cat "$out/logs/report.log" >&2
+sb_log "demo: finished in $((SECONDS - t_start)) s; per-step times in $timings; leaderboard in $out/leaderboard.md"
+if [ ${#failed[@]} -gt 0 ]; then
+  sb_log "demo: ${#failed[@]} step(s) failed: ${failed[*]} (see $out/logs/)"
+  exit 1
+fi

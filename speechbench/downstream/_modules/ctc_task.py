@@ -2,11 +2,13 @@
 
 A task subclass sets ``TASK``, ``TRANSCRIPT`` (its data-dir file), ``METRICS`` and builds
 ``self.head`` (features ``[B, T, D]`` + lengths -> logits ``[B, T', V]`` + output lengths,
-``T'`` shorter when the head downsamples in time); everything else is here. Evaluation decodes (greedy, or the prefix beam search with ``decoderc.type: beam``),
-scores against the transcripts (metric names get a ``_beam<N>[_lm]`` suffix when not greedy,
-so a results table says how each number was decoded), and on the test split writes ``<split>_predictions.txt``
-and a sclite-style report per metric under ``decode_<split>_<type>/<unit>/`` (``ref.trn``,
-``hyp.trn``, ``alignment.txt``, ``result.txt``).
+``T'`` shorter when the head downsamples in time); everything else is here.
+
+Evaluation decodes (greedy, or the prefix beam search with ``decoderc.type: beam``) and
+scores against the transcripts; metric names get a ``_beam<N>[_lm]`` suffix when not greedy,
+so a results table says how each number was decoded. The test split also writes
+``<split>_predictions.txt`` and a sclite-style report per metric under
+``decode_<split>_<type>/<unit>/`` (``ref.trn``, ``hyp.trn``, ``alignment.txt``, ``result.txt``).
 """
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Automatic speech recognition: CTC over characters or sentencepiece units (SUPERB ASR)."""

@@ -1,0 +1,1 @@
+"""Phoneme recognition: CTC over phones (SUPERB PR)."""

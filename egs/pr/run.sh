@@ -10,37 +10,16 @@ utils=../utils
 . "$utils/path.sh"
 
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data + phone units, 2 features, 3 train, 4 decode, 5 score)"
-stage=0                 # first stage to run
-stop_stage=100          # last stage to run
+. "$utils/task_defaults.sh"
 corpus=mini             # mini or librispeech
 db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
 lexicon=                # librispeech: CMUdict-style lexicon (librispeech-lexicon.txt) -> text.phn
 stress=true             # librispeech: keep stress digits (SUPERB: AH0 AH1 ...); false strips them
-mini_size=mini          # tiny (tests) or mini (demo)
-mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
-data_dir=               # your own data: a dir holding train/ dev/ test/ data dirs
 train_dir=              # your own train data dir (wav.scp, text.phn)
 dev_dir=                # your own dev data dir
 test_dir=               # your own test data dir
-data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
-upstream=baseline       # upstream name (speechbench/upstream/<name>)
-upstream_ckpt=          # upstream checkpoint file (-k)
-upstream_options=       # upstream options key=value,...
-layer=                  # one hidden layer instead of the weighted sum
-layers=all              # layers kept in the feature cache (all, 0,4,8 or best)
-use_cache=true          # train from cached features (stage 2) instead of running the upstream
-train_config=           # task config YAML (default conf/<corpus>.yaml)
-lr=                     # learning rate override
 decoder=greedy          # stage 4 decoding: greedy or beam (CTC prefix beam search)
 beam=5                  # beam size for decoder=beam
-extra_overrides=        # more -o overrides (config.a.b=v,,config.c=w)
-seed=1337               # training seed
-nj=2                    # parallel jobs
-expdir=exp              # experiments go to exp/<upstream>_<layers>
-cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
-slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
-max_parallel=           # local backend: jobs at once (empty: nproc)
-force=false             # true: rerun the selected stages even when done
 . "$utils/parse_options.sh"
 [ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
 . "$utils/cmd.sh"

@@ -10,29 +10,14 @@ utils=../utils
 . "$utils/path.sh"
 
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data, 2 features, 3 DTW scoring, 5 report)"
-stage=0                 # first stage to run
-stop_stage=100          # last stage to run
+. "$utils/task_defaults.sh"
 corpus=mini             # mini or quesst14
 db=                     # quesst14: the quesst14Database directory
 languages=nnenglish     # quesst14: language keys to keep (SUPERB: nnenglish)
-mini_size=mini          # tiny (tests) or mini (demo)
-mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
 docs_dir=               # your own documents data dir (wav.scp)
 dev_dir=                # your own dev queries data dir (wav.scp, ground_truth)
 eval_dir=               # your own eval queries data dir (wav.scp, ground_truth)
-data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
-upstream=baseline       # upstream name (speechbench/upstream/<name>)
-upstream_ckpt=          # upstream checkpoint file
-upstream_options=       # upstream options key=value,...
 layer=all               # hidden-state index, or all: the best MTWV on dev
-layers=all              # layers kept in the feature cache (all or 0,4,8)
-use_cache=true          # score from cached features (stage 2) instead of running the upstream
-nj=2                    # parallel jobs
-expdir=exp              # results go to exp/<data tag>/<upstream>_l<layer>
-cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
-slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
-max_parallel=           # local backend: jobs at once (empty: nproc)
-force=false             # true: rerun the selected stages even when done
 . "$utils/parse_options.sh"
 [ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
 . "$utils/cmd.sh"

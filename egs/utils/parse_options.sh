@@ -24,13 +24,13 @@ _po_die() {
   exit 1
 }
 
-# Print the caller's defaults block as `--name [default]  comment`.
-_po_usage() {
-  [ -n "${help_message:-}" ] && printf '%s\n\n' "$help_message"
-  echo "Options (default in brackets):"
+# Print the defaults block of a file as `--name [default]  comment`: the name=value lines
+# directly above the line sourcing parse_options.sh (or the whole file when it has none).
+_po_defaults_of() {
   awk '
-    /^[ \t]*(\.|source)[ \t].*parse_options\.sh/ { printf "%s", out; exit }
+    /^[ \t]*(\.|source)[ \t].*parse_options\.sh/ { printf "%s", out; done = 1; exit }
     /^[ \t]*(#.*)?$/ { next }
+    /^[ \t]*(\.|source)[ \t].*task_defaults\.sh/ { next }
     !/^[A-Za-z_][A-Za-z0-9_]*=/ { out = ""; next }
     /^help_message=/ { next }
     {
@@ -41,7 +41,18 @@ _po_usage() {
       gsub(/^["\047]|["\047]$/, "", rest)
       opt = name; gsub(/_/, "-", opt)
       out = out sprintf("  --%-22s [%s]  %s\n", opt, rest, comment)
-    }' "$_po_script"
+    }
+    END { if (!done) printf "%s", out }' "$1"
+}
+
+# Usage: the caller's options, then the shared task options when it sources task_defaults.sh.
+_po_usage() {
+  [ -n "${help_message:-}" ] && printf '%s\n\n' "$help_message"
+  echo "Options (default in brackets):"
+  _po_defaults_of "$_po_script"
+  if grep -q 'task_defaults\.sh' "$_po_script"; then
+    _po_defaults_of "$(dirname "${BASH_SOURCE[0]}")/task_defaults.sh"
+  fi
   printf "  --%-22s %s\n" "config FILE" "file of name=value defaults, read before the other options"
 }
 

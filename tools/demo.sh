@@ -16,10 +16,10 @@ cd "$root"
 
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
-upstreams="apc tera npc cpc"   # upstreams to pretrain and benchmark (besides the fbank baseline)
+upstreams="apc tera"         # upstreams to pretrain and benchmark (besides the fbank baseline)
 tasks="phone pr asr std qa speaker asv emotion intent"  # recipes under egs/ to run
-pretrain_steps=                # pretraining steps (default: speechbench/pretrain/conf/<upstream>.yaml)
-train_steps=                   # training steps of every trained head (default: each recipe's config)
+pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
+train_steps=300                # training steps of every trained head (empty: each recipe's config)
 task_args=                     # more options for every task recipe (e.g. "--seed 7")
 lr_sweep=                      # learning rates to sweep per upstream and task (empty: each recipe's own)
 exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)

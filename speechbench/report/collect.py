@@ -21,7 +21,9 @@ from speechbench.report.metrics import is_better, primary_metric, value_of
 
 RESULT_SPLITS = ("test", "eval")
 REFERENCE_TAG = "baseline"
-_EXP_NAME = re.compile(r"^(?P<tag>.+)_(?P<mode>ws|l-?\d+)(?:_lr(?P<lr>[^_/]+))?$")
+_EXP_NAME = re.compile(r"^(?P<tag>.+)_(?P<mode>ws|lall|l-?\d+)(?:_lr(?P<lr>[^_/]+))?$")
+# The protocol's own layer choice: the weighted sum, or (term detection) the best layer on dev.
+PROTOCOL_MODES = ("ws", "lall")
 
 
 class ReportError(Exception):
@@ -70,7 +72,7 @@ class Run:
     @property
     def is_reference(self) -> bool:
         """The fbank baseline every overall score is normalised against."""
-        return self.upstream_tag == REFERENCE_TAG and self.mode == "ws"
+        return self.upstream_tag == REFERENCE_TAG and self.mode in PROTOCOL_MODES
 
 
 def _read_json(path: str) -> dict:
@@ -101,7 +103,7 @@ def display_name(tag: str, upstream: str, upstream_ckpt: str | None, mode: str) 
         name = upstream
     else:
         name = tag
-    return name if mode == "ws" else f"{name} (layer {mode[1:]})"
+    return name if mode in PROTOCOL_MODES else f"{name} (layer {mode[1:]})"
 
 
 def load_run(results_path: str) -> Run:

@@ -115,3 +115,16 @@ def test_run_outside_egs_takes_tag_from_its_parent(tmp_path):
     (expdir / "dev_results.json").write_text('{"split": "dev", "metrics": {"dev-acc": 0.5}, "downstream": "phone"}')
     run = load_run(str(expdir / "dev_results.json"))
     assert (run.recipe, run.data_tag, run.upstream_tag, run.mode, run.dev_score) == ("phone", "tiny", "apc", "ws", 0.5)
+
+
+def test_term_detection_best_layer_runs_join_their_upstream_row(make_exp):
+    make_exp("phone", "baseline_ws", "phone", "baseline", {"test-acc": 0.5})
+    make_exp("phone", "apc_ws", "phone", "apc", {"test-acc": 0.7})
+    make_exp("std", "baseline_lall", "std", "baseline", {"test-mtwv": 0.07})
+    make_exp("std", "apc_lall", "std", "apc", {"test-mtwv": 0.10})
+    board = leaderboard.build(collect(make_exp.egs), "mini")
+    md = leaderboard.to_markdown(board, str(make_exp.egs), "abc1234", "2026-01-01")
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "upstream" not in line
+            and not line.startswith("|---")]
+    assert [r.split("|")[1].strip() for r in rows[:2]] == ["fbank", "apc"]
+    assert board.overall["apc"] == (pytest.approx(1000), 2)

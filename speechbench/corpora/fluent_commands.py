@@ -22,14 +22,12 @@ import os
 import sys
 from typing import Mapping, Sequence
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
 
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
 COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path or column."""
 
 
 def _value(text: str) -> str:

@@ -23,15 +23,13 @@ import re
 import sys
 from typing import Sequence
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
 
 LABELS = {"neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad"}
 SUMMARY = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)\s+\[")
 SESSIONS = (1, 2, 3, 4, 5)
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path."""
 
 
 def _need_dir(path: str, what: str) -> str:

@@ -40,6 +40,7 @@ from typing import Sequence
 import kaldiio
 import numpy as np
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import c_sorted, compute_utt2dur, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import fix_data_dir
 
@@ -48,9 +49,6 @@ SUBSETS = ("train-clean-100", "train-clean-360", "train-other-500", "dev-clean",
 SILENCES = frozenset({"", "sil", "sp", "<eps>", "silence"})
 FRAME_SHIFT = 0.01
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path or line."""
 
 
 def corpus_root(db: str) -> str:

@@ -25,14 +25,12 @@ import os
 import sys
 from typing import Sequence
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
 from speechbench.utils_io import atomic_open
 
 SPLITS = ("dev", "eval")
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path."""
 
 
 def _need_file(path: str, what: str) -> str:

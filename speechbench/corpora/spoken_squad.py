@@ -24,13 +24,11 @@ import os
 import sys
 from typing import Sequence
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
 
 COLUMNS = ("hash", "utterance", "start", "end")
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path."""
 
 
 def _need_file(path: str, what: str) -> str:

@@ -37,6 +37,7 @@ import kaldiio
 import numpy as np
 import soundfile
 
+from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import c_sorted, spk2utt_from_utt2spk, write_kv
 from speechbench.utils_io import atomic_open
 
@@ -70,9 +71,6 @@ mdab0 mwbt0 felc0 mtas1 mwew0 fpas0 mjmp0 mlnt0 fpkt0 mlll0 mtls0 fjlm0 mbpm0 mk
 fmgd0 mgrt0 mnjm0 fdhc0 mjln0 mpam0 fmld0
 """.split())
 
-
-class CorpusError(ValueError):
-    """The corpus tree is not the layout this prep reads; the message names the missing path or line."""
 
 
 def _entries(path: str) -> dict[str, str]:

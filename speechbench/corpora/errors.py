@@ -1,0 +1,5 @@
+"""The one error type of every real-corpus data prep."""
+
+
+class CorpusError(ValueError):
+    """The corpus tree is not the layout a prep reads; the message names the missing path, line or column."""

@@ -27,9 +27,6 @@ lm=                     # word n-gram LM (ARPA) fused into the beam search (deco
 lm_weight=2.0           # LM weight (SUPERB: 2)
 word_score=-1.0         # per-word score (SUPERB: -1)
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 . "$utils/task.sh"
 
 task=asr

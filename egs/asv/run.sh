@@ -21,9 +21,6 @@ train_dir=              # your own train data dir (wav.scp, utt2spk)
 dev_dir=                # your own dev data dir with trials (default: held out of train)
 test_dir=               # your own test data dir (wav.scp, trials)
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 . "$utils/task.sh"
 
 task=asv

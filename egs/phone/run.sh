@@ -17,9 +17,6 @@ train_dir=              # your own train data dir (wav.scp, ali.scp, phones.txt)
 dev_dir=                # your own dev data dir
 test_dir=               # your own test data dir
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 . "$utils/task.sh"
 
 task=phone

@@ -21,9 +21,6 @@ test_dir=               # your own test data dir
 decoder=greedy          # stage 4 decoding: greedy or beam (CTC prefix beam search)
 beam=5                  # beam size for decoder=beam
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 . "$utils/task.sh"
 
 task=pr

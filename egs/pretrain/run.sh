@@ -31,9 +31,6 @@ slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
 max_parallel=           # local backend: jobs at once (empty: nproc)
 force=false             # true: rerun the selected stages even when done
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 . "$utils/task.sh"
 
 stage_done_dir=$expdir/.done/$upstream

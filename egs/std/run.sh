@@ -19,9 +19,6 @@ dev_dir=                # your own dev queries data dir (wav.scp, ground_truth)
 eval_dir=               # your own eval queries data dir (wav.scp, ground_truth)
 layer=all               # hidden-state index, or all: the best MTWV on dev
 . "$utils/parse_options.sh"
-[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
-. "$utils/cmd.sh"
-. "$utils/stage.sh"
 [ -z "$data_tag" ] && [ -n "$docs_dir" ] && data_tag=custom
 . "$utils/task.sh"
 

@@ -11,10 +11,17 @@
 # Variables read: task upstream upstream_ckpt upstream_options layer layers use_cache nj
 # seed lr train_config extra_overrides sets (train dev test names under data/) mini_size mini_dir
 # require (files each set must hold) data_tag expdir, and train_cmd/extract_cmd from cmd.sh.
+# Sourcing it also rejects leftover positional arguments and sources cmd.sh and stage.sh.
 # Everything a run writes is namespaced by the data it ran on (data_tag: the mini size, the
 # corpus name, or "custom" for --train-dir/--dev-dir/--test-dir), so a tiny test run never
 # collides with a mini or real-corpus run: data/<tag>/<set>, dump/<tag>/<upstream>/<set>,
 # exp/<tag>/<upstream>_<layers>.
+
+[ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+_sb_utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$_sb_utils/cmd.sh"
+. "$_sb_utils/stage.sh"
+unset _sb_utils
 
 mini_dir=${mini_dir:-$SPEECHBENCH_ROOT/downloads/mini-$mini_size}
 if [ -n "${data_dir:-}" ] && [ -n "${train_dir+x}" ]; then  # --data-dir D means D/train D/dev D/test

@@ -296,6 +296,11 @@ def extract(cfg: ExtractConfig, job: int | None = None, cmd: str | None = None,
             except FileNotFoundError:
                 pass
     if pending and cmd and job is None:
+        for j, _, _ in pending:  # the job runner skips jobs whose log says they succeeded: their output is gone
+            try:
+                os.unlink(os.path.join(cfg.out, "log", f"extract.{j}.log"))
+            except FileNotFoundError:
+                pass
         _run_through(cmd, cfg, argv or [])
     elif pending:
         extractor = Extractor(cfg)

@@ -33,3 +33,9 @@ def test_baseline_through_the_job_runner(tmp_path, data_dir, utt_lengths):
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
     assert again.returncode == 0
     assert "job 1/2 finished in a previous run" in again.stderr
+    # A finished job whose output was lost runs again, although its log says it succeeded.
+    for name in ("meta.2.json", "feats.2.ark", "feats.2.scp"):
+        (out / name).unlink()
+    third = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120)
+    assert third.returncode == 0, third.stderr
+    assert (out / "meta.2.json").exists() and len(FeatureCache(out)) == len(utt_lengths)

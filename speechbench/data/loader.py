@@ -55,12 +55,14 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         order = np.argsort(keys, kind="stable")
         batches: list[list[int]] = []
         current: list[int] = []
+        longest = 0.0
         for idx in order:
-            longest = max([self.lengths[i] for i in current] + [self.lengths[idx]])
+            longest = max(longest, self.lengths[idx])
             too_long = self.max_seconds is not None and current and longest * (len(current) + 1) > self.max_seconds
             if len(current) == self.batch_size or too_long:
                 batches.append(current)
                 current = []
+                longest = self.lengths[idx]
             current.append(int(idx))
         if current and not (self.drop_last and len(current) < self.batch_size):
             batches.append(current)

@@ -363,7 +363,8 @@ class Runner:
         self._evaluate(split, logger, step)
         result = {"split": split, "metrics": logger.latest, "checkpoint": checkpoint_path, "step": step,
                   "upstream": self.args["upstream"], "downstream": self.args["downstream"],
-                  "layer": self.args.get("layer"), "upstream_ckpt": self.args.get("upstream_ckpt")}
+                  "layer": self.args.get("layer"), "upstream_ckpt": self.args.get("upstream_ckpt"),
+                  "upstream_weights": self.args.get("upstream_weights")}
         if self.main:
             with atomic_open(os.path.join(self.expdir, f"{split}_results.json"), "w") as f:
                 json.dump(result, f, indent=1)

@@ -35,7 +35,7 @@ from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
 from speechbench.checkpoints.safe_load import CheckpointError
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, human_bytes
 
 SAMPLE_RATE = 16000
 DTYPES = {"float16": np.float16, "float32": np.float32}
@@ -262,15 +262,6 @@ def _remove_stale_jobs(cfg: ExtractConfig) -> None:
         m = _JOB_FILE.fullmatch(name)
         if m and int(next(g for g in m.groups() if g)) > cfg.nj:
             os.unlink(os.path.join(cfg.out, name))
-
-
-def human_bytes(n: float) -> str:
-    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def extract(cfg: ExtractConfig, job: int | None = None, cmd: str | None = None,

@@ -16,6 +16,7 @@ import urllib.request
 from tqdm import tqdm
 
 import speechbench
+from speechbench.utils_io import human_bytes
 
 TIMEOUT_SECONDS = 60
 ATTEMPTS = 5
@@ -29,7 +30,11 @@ class DownloadFailed(Exception):
 
 
 def download(url: str, part: str, label: str) -> None:
-    """Complete ``part`` from ``url``, resuming what it holds; retry a cut connection."""
+    """Complete ``part`` from ``url``, resuming what it holds; retry a cut connection.
+
+    ``label`` prefixes the one line said when bytes start to flow (a URL that fails before
+    that adds nothing to the caller's error line) and names the progress bar.
+    """
     for attempt in range(1, ATTEMPTS + 1):
         before = _size(part)
         try:
@@ -39,7 +44,7 @@ def download(url: str, part: str, label: str) -> None:
             reason = f"connection lost after {_size(part)} bytes ({type(err).__name__})"
             if attempt == ATTEMPTS or _size(part) <= before:
                 raise DownloadFailed(reason) from None
-            print(f"{label}: {reason}; resuming", file=sys.stderr, flush=True)
+            print(f"{label}: {reason}", file=sys.stderr, flush=True)
 
 
 def _size(path: str) -> int:
@@ -82,6 +87,8 @@ def _transfer(url: str, part: str, label: str) -> None:
         if "text/html" in (response.headers.get("Content-Type") or ""):
             raise DownloadFailed("the server sent a web page, not the file (a sign-in or confirmation page?)")
         start, total = _resume_point(response, start)
+        size = f", {human_bytes(total)}" if total else ""
+        print(f"{label}: {'resuming' if start else 'fetching'} {url}{size}", file=sys.stderr, flush=True)
         mode = "ab" if start else "wb"
         os.makedirs(os.path.dirname(os.path.abspath(part)), exist_ok=True)
         with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,

@@ -67,9 +67,8 @@ def _download_verified(model: ReleasedModel, released: ReleasedFile, path: str, 
     part = path + ".part"
     failures = []
     for url in urls:
-        print(f"{label}: fetching {released.name} from {url}", file=sys.stderr, flush=True)
         try:
-            download(url, part, label)
+            download(url, part, f"{label}: {released.name}")
         except DownloadFailed as err:
             failures.append(f"{url}: {err}")
             continue

@@ -22,11 +22,19 @@ def server():
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch) -> str:
-    """An empty ``$SPEECHBENCH_CACHE``; no mirror, online, no extra catalog."""
+    """An empty ``$SPEECHBENCH_CACHE``; no mirror, online, no extra catalog.
+
+    Any host but this machine goes through a proxy that does not exist, so a test that
+    strays to the authors' real URLs fails at once instead of reaching out.
+    """
     path = str(tmp_path / "cache")
     monkeypatch.setenv("SPEECHBENCH_CACHE", path)
     for var in ("SPEECHBENCH_MIRROR", "SPEECHBENCH_OFFLINE", "SPEECHBENCH_MODELS"):
         monkeypatch.delenv(var, raising=False)
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(var, "127.0.0.1,localhost")
     return path
 
 
@@ -45,6 +53,11 @@ class Catalog:
 
     def __init__(self, path: str, server: FileServer) -> None:
         self.path, self.server, self.entries = path, server, {}
+        self.write()
+
+    def write(self) -> None:
+        with open(self.path, "w", encoding="utf-8") as f:
+            yaml.safe_dump({"upstreams": self.entries}, f)
 
     def add(self, upstream: str, name: str, data: bytes | None, filename: str = "model.pt", urls=None,
             **fields) -> str:
@@ -56,8 +69,7 @@ class Catalog:
         models = self.entries.setdefault(upstream, {"models": {}})["models"]
         models[name] = {"description": f"test model {name}", "files": [entry], "paper": "test", "license": "test",
                         "source": "tests/checkpoint_hub"}
-        with open(self.path, "w", encoding="utf-8") as f:
-            yaml.safe_dump({"upstreams": self.entries}, f)
+        self.write()
         return url
 
 

@@ -53,8 +53,7 @@ def test_missing_file_of_an_upstream_without_a_list_goes_to_its_expert(cache_dir
 def test_alias_shares_the_cache_of_its_model(catalog, cache_dir, server):
     catalog.add("apc", "long_name", payload(100))
     catalog.entries["apc"]["models"]["long_name"]["aliases"] = ["short"]
-    with open(catalog.path, "w") as f:
-        yaml.safe_dump({"upstreams": catalog.entries}, f)
+    catalog.write()
     assert resolve_weights("apc", "short") == resolve_weights("apc", "long_name")
     assert resolve_weights("apc", "short").name == "long_name"
     assert len(server.requests) == 1

@@ -374,10 +374,12 @@ class Runner:
 
 def resume_runner(checkpoint: str, overrides: dict, config_overrides: str | None) -> Runner:
     """Rebuild a Runner from an experiment checkpoint alone (``-e``)."""
+    from speechbench.hub import recheck_weights
     from speechbench.train.config import apply_overrides
 
     state = load_experiment(checkpoint)
     args = dict(state["Args"])
     args.update({k: v for k, v in overrides.items() if v is not None})
+    recheck_weights(args["upstream"], args.get("upstream_weights"))
     config = apply_overrides(state["Config"], config_overrides) if config_overrides else state["Config"]
     return Runner(args, config, resume=state)

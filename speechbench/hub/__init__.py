@@ -4,6 +4,6 @@
 value of ``-k`` / ``--upstream-ckpt`` into the file to load (see :mod:`speechbench.hub.resolve`).
 """
 from speechbench.hub.errors import HubError
-from speechbench.hub.resolve import RANDOM, Weights, resolve_weights
+from speechbench.hub.resolve import RANDOM, Weights, recheck_weights, resolve_weights
 
-__all__ = ["HubError", "RANDOM", "Weights", "resolve_weights"]
+__all__ = ["HubError", "RANDOM", "Weights", "recheck_weights", "resolve_weights"]

@@ -52,6 +52,26 @@ def resolve_weights(upstream: str, value: str | None) -> Weights:
     return Weights(name=model.name, path=path, sha256=digest)
 
 
+def recheck_weights(upstream: str, record: dict | None) -> None:
+    """Resuming or evaluating: the weights file an experiment used still holds the same bytes.
+
+    A released model the cache lost is fetched again (and verified); a file whose sha256 is
+    not the one recorded when the experiment started is an error.
+    """
+    if not record or not record.get("path") or not record.get("sha256"):
+        return
+    path = record["path"]
+    model = find_model(upstream, record["name"])
+    if model is not None and path == cache.cached_path(model, model.checkpoint):
+        path = fetch(model)[0][0]
+    elif not os.path.isfile(path):
+        return  # the expert names the missing file
+    digest = cache.sha256_of(path)
+    if digest != record["sha256"]:
+        raise HubError(f"{path} has sha256 {digest}, not the {record['sha256']} this experiment was started with: "
+                       f"restore that file, or start a new experiment")
+
+
 def _choices(upstream: str) -> str:
     names = sorted(released_models(upstream))
     named = f"-k NAME with NAME one of {', '.join(names)} (`speechbench models {upstream}`), " if names else ""

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from checkpoint_hub.conftest import cached, payload, sha256
-from speechbench.hub import HubError, resolve_weights
+from speechbench.hub import HubError, recheck_weights, resolve_weights
 from testutil import REPO
 
 SIZE = 300_000  # several 64 KiB blocks, so a cut lands mid-file
@@ -211,3 +211,25 @@ def test_two_processes_download_once(catalog, cache_dir, server):
     assert len(server.gets("/apc/shared/model.pt")) == 1
     assert sum("publish no checksum" in o[1] for o in outs) == 1
     assert sum("another process is fetching model.pt; waiting for it" in o[1] for o in outs) == 1
+
+
+def test_resume_fetches_a_lost_file_again_and_checks_its_bytes(catalog, cache_dir, server):
+    data = payload(SIZE)
+    catalog.add("apc", "kept", data)
+    record = resolve_weights("apc", "kept").record()
+    os.unlink(record["path"])
+    recheck_weights("apc", record)
+    assert open(record["path"], "rb").read() == data and len(server.gets("/apc/kept/model.pt")) == 2
+    with pytest.raises(HubError, match="not the 0+ this experiment was started with"):
+        recheck_weights("apc", {**record, "sha256": "0" * 64})
+
+
+def test_resume_refuses_a_changed_file_of_the_user(cache_dir, tmp_path):
+    path = tmp_path / "mine.ckpt"
+    path.write_bytes(b"before")
+    record = resolve_weights("apc", str(path)).record()
+    recheck_weights("apc", record)
+    path.write_bytes(b"after")
+    with pytest.raises(HubError, match=f"^{path} has sha256 {sha256(b'after')}, not the {sha256(b'before')}"):
+        recheck_weights("apc", record)
+    recheck_weights("apc", {"name": "random", "path": None, "sha256": None})  # nothing to check

@@ -89,3 +89,22 @@ def test_shipped_lists_are_complete():
             for released in model.files:
                 assert all(u.startswith("https://") for u in released.urls), model.name
                 assert "?dl=0" not in " ".join(released.urls), "a Dropbox ?dl=0 link is a web page, not the file"
+
+
+def test_models_command_lists_names_sizes_and_cache(catalog, cache_dir, capsys):
+    from speechbench.hub.listing import main
+    catalog.add("apc", "tiny", payload(2500))
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^apc +apc_360hr +\? +- +3 x 512 GRUs.*\(also: apc\)$", out, re.M)
+    assert re.search(r"^apc +tiny +\? +- +test model tiny$", out, re.M)
+    assert re.search(r"^hubert +hubert_base_ls960 ", out, re.M) and not re.search(r"^baseline ", out, re.M)
+    resolve_weights("apc", "tiny")
+    assert main([]) == 0
+    assert re.search(r"^apc +tiny +2\.5 KB +cached +test model tiny$", capsys.readouterr().out, re.M)
+    assert main(["apc"]) == 0
+    detail = capsys.readouterr().out
+    assert f"sha256 {sha256(payload(2500))} (recorded at first download)" in detail
+    assert "https://huggingface.co/leo19941227/apc_series/resolve/main/apc_360hr.ckpt" in detail
+    assert "paper:   Chung, Hsu, Tang and Glass" in detail
+    assert main(["nope"]) == 2 and "unknown upstream 'nope'" in capsys.readouterr().err

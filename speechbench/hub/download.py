@@ -32,8 +32,8 @@ class DownloadFailed(Exception):
 def download(url: str, part: str, label: str) -> None:
     """Complete ``part`` from ``url``, resuming what it holds; retry a cut connection.
 
-    ``label`` prefixes the one line said when bytes start to flow (a URL that fails before
-    that adds nothing to the caller's error line) and names the progress bar.
+    ``label`` names the progress bar, which vanishes when done (without a terminal: one line
+    when bytes start to flow), so a URL that fails adds nothing to the caller's error line.
     """
     for attempt in range(1, ATTEMPTS + 1):
         before = _size(part)
@@ -87,12 +87,13 @@ def _transfer(url: str, part: str, label: str) -> None:
         if "text/html" in (response.headers.get("Content-Type") or ""):
             raise DownloadFailed("the server sent a web page, not the file (a sign-in or confirmation page?)")
         start, total = _resume_point(response, start)
-        size = f", {human_bytes(total)}" if total else ""
-        print(f"{label}: {'resuming' if start else 'fetching'} {url}{size}", file=sys.stderr, flush=True)
         mode = "ab" if start else "wb"
         os.makedirs(os.path.dirname(os.path.abspath(part)), exist_ok=True)
         with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
                                            desc=label, file=sys.stderr, disable=None, leave=False) as bar:
+            if bar.disable:  # no terminal (a log file): one line instead of the bar
+                size = f", {human_bytes(total)}" if total else ""
+                print(f"{label}: {'resuming' if start else 'fetching'} {url}{size}", file=sys.stderr, flush=True)
             if mode == "ab":
                 out.truncate(start)
             for block in iter(lambda: response.read(_BLOCK), b""):

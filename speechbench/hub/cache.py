@@ -3,7 +3,8 @@
 Layout under ``$SPEECHBENCH_CACHE`` (default ``~/.cache/speechbench``)::
 
     models/<upstream>/<model>/<file>          the verified file (renamed into place last)
-    models/<upstream>/<model>/<file>.part     a download in progress (resumed by the next try)
+    models/<upstream>/<model>/<file>.part     a download in progress (resumed by the next try
+    models/<upstream>/<model>/<file>.part.url   from the same URL, which this file names)
     models/<upstream>/<model>/.<file>.lock    held while one process fetches or checks the file
     models.lock                               JSON: sha256 of every file the authors publish no
                                               checksum for, recorded at its first download

@@ -29,12 +29,34 @@ class DownloadFailed(Exception):
     """This URL did not give the file; the message is the reason, for the user."""
 
 
+def discard(part: str) -> None:
+    """Remove a partial download and the note of where it came from."""
+    for path in (part, part + ".url"):
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def _claim(part: str, url: str) -> None:
+    """Resume a partial file only from the URL that began it (two hosts may serve other bytes)."""
+    note = part + ".url"
+    if os.path.exists(part):
+        if os.path.exists(note):
+            with open(note, encoding="utf-8") as f:
+                if f.read() == url:
+                    return
+        discard(part)
+    os.makedirs(os.path.dirname(os.path.abspath(part)), exist_ok=True)
+    with open(note, "w", encoding="utf-8") as f:
+        f.write(url)
+
+
 def download(url: str, part: str, label: str) -> None:
     """Complete ``part`` from ``url``, resuming what it holds; retry a cut connection.
 
     ``label`` names the progress bar, which vanishes when done (without a terminal: one line
     when bytes start to flow), so a URL that fails adds nothing to the caller's error line.
     """
+    _claim(part, url)
     for attempt in range(1, ATTEMPTS + 1):
         before = _size(part)
         try:
@@ -88,7 +110,6 @@ def _transfer(url: str, part: str, label: str) -> None:
             raise DownloadFailed("the server sent a web page, not the file (a sign-in or confirmation page?)")
         start, total = _resume_point(response, start)
         mode = "ab" if start else "wb"
-        os.makedirs(os.path.dirname(os.path.abspath(part)), exist_ok=True)
         with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
                                            desc=label, file=sys.stderr, disable=None, leave=False) as bar:
             if bar.disable:  # no terminal (a log file): one line instead of the bar

@@ -11,7 +11,7 @@ import sys
 
 from speechbench.hub import cache
 from speechbench.hub.catalog import ReleasedFile, ReleasedModel
-from speechbench.hub.download import DownloadFailed, download
+from speechbench.hub.download import DownloadFailed, discard, download
 from speechbench.hub.errors import HubError
 
 MIRROR_ENV = "SPEECHBENCH_MIRROR"
@@ -75,10 +75,11 @@ def _download_verified(model: ReleasedModel, released: ReleasedFile, path: str, 
         digest = cache.sha256_of(part)
         problem = _check(model, released, os.path.getsize(part), digest)
         if problem:
-            os.unlink(part)
+            discard(part)
             failures.append(f"{url}: {problem}")
             continue
         os.replace(part, path)
+        discard(part)
         if _expected(model, released)[0] is None:
             _record_first(model, released, path, digest, url)
         print(f"{label}: {released.name} is in {path}", file=sys.stderr, flush=True)

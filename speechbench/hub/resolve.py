@@ -1,9 +1,9 @@
 """What ``-k`` / ``--upstream-ckpt`` means: a file, a released model's name, or ``random``.
 
 An existing path wins; otherwise the value is looked up in the upstream's released models
-and fetched through the cache (an upstream without released models gets the value as it is,
-and its expert reports a missing file). An upstream that has weights refuses to run without ``-k``:
-random weights only when asked for with ``-k random``.
+and fetched through the cache (an upstream without released models gets the value as it
+is, and its expert reports a missing file). An upstream that has weights refuses to run
+without ``-k``: random weights only when asked for with ``-k random``.
 """
 from __future__ import annotations
 
@@ -63,10 +63,11 @@ def recheck_weights(upstream: str, record: dict | None) -> None:
     path = record["path"]
     model = find_model(upstream, record["name"])
     if model is not None and path == cache.cached_path(model, model.checkpoint):
-        path = fetch(model)[0][0]
-    elif not os.path.isfile(path):
+        path, digest = fetch(model)[0]
+    elif os.path.isfile(path):
+        digest = cache.sha256_of(path)
+    else:
         return  # the expert names the missing file
-    digest = cache.sha256_of(path)
     if digest != record["sha256"]:
         raise HubError(f"{path} has sha256 {digest}, not the {record['sha256']} this experiment was started with: "
                        f"restore that file, or start a new experiment")

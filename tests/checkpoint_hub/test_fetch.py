@@ -58,25 +58,40 @@ def test_cut_connection_resumes_with_a_range_request(catalog, cache_dir, server,
     assert capfd.readouterr().err.count("resuming") == 2
 
 
-def test_part_left_by_a_killed_run_is_resumed(catalog, cache_dir, server):
-    data = payload(SIZE, seed=2)
-    catalog.add("apc", "killed", data, sha256=sha256(data))
-    part = cached(cache_dir, "apc", "killed") + ".part"
+def _leave_part(cache_dir: str, name: str, data: bytes, url: str) -> str:
+    """What a run killed mid-download leaves: the partial file and the URL it came from."""
+    part = cached(cache_dir, "apc", name) + ".part"
     os.makedirs(os.path.dirname(part))
     with open(part, "wb") as f:
-        f.write(data[:1000])
+        f.write(data)
+    with open(part + ".url", "w") as f:
+        f.write(url)
+    return part
+
+
+def test_part_left_by_a_killed_run_is_resumed(catalog, cache_dir, server):
+    data = payload(SIZE, seed=2)
+    url = catalog.add("apc", "killed", data, sha256=sha256(data))
+    part = _leave_part(cache_dir, "killed", data[:1000], url)
     assert open(resolve_weights("apc", "killed").path, "rb").read() == data
     (get,) = server.gets("/apc/killed/model.pt")
     assert get.range == "bytes=1000-" and get.status == 206
+    assert not os.path.exists(part) and not os.path.exists(part + ".url")
+
+
+def test_part_from_another_host_is_not_resumed(catalog, cache_dir, server):
+    data = payload(SIZE, seed=2)
+    catalog.add("apc", "moved", data)
+    _leave_part(cache_dir, "moved", payload(1000, seed=5), "https://elsewhere.example/model.pt")
+    assert open(resolve_weights("apc", "moved").path, "rb").read() == data
+    (get,) = server.gets("/apc/moved/model.pt")
+    assert get.range is None and get.status == 200
 
 
 def test_complete_part_is_taken_as_is(catalog, cache_dir, server):
     data = payload(5000)
-    catalog.add("apc", "whole", data, sha256=sha256(data))
-    part = cached(cache_dir, "apc", "whole") + ".part"
-    os.makedirs(os.path.dirname(part))
-    with open(part, "wb") as f:
-        f.write(data)
+    url = catalog.add("apc", "whole", data, sha256=sha256(data))
+    _leave_part(cache_dir, "whole", data, url)
     assert resolve_weights("apc", "whole").sha256 == sha256(data)
     assert [g.status for g in server.gets("/apc/whole/model.pt")] == [416]
 

@@ -11,7 +11,8 @@ import os
 import sys
 
 from speechbench.hub import cache
-from speechbench.hub.catalog import CATALOG_FILE, ReleasedFile, ReleasedModel, released_models, upstreams_with_models
+from speechbench.hub.catalog import (CATALOG_FILE, ReleasedFile, ReleasedModel, has_weights, released_models,
+                                     upstreams_with_models)
 from speechbench.hub.errors import HubError
 from speechbench.hub.fetch import MIRROR_ENV, OFFLINE_ENV
 from speechbench.utils_io import human_bytes
@@ -56,9 +57,10 @@ def summary_lines(upstreams: list[str]) -> list[str]:
 
 def detail_lines(upstream: str) -> list[str]:
     models = released_models(upstream)
+    if not models and has_weights(upstream):
+        return [f"{upstream} lists no released weights by name: give -k with your file, or -k random"]
     if not models:
-        return [f"{upstream} lists no released weights (no speechbench/upstream/{upstream}/{CATALOG_FILE}): "
-                f"it runs without -k"]
+        return [f"{upstream} has no weights (no speechbench/upstream/{upstream}/{CATALOG_FILE}): it runs without -k"]
     lines = []
     for model in models.values():
         lines += [f"{model.name}: {model.description}"]

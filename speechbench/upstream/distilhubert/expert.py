@@ -32,7 +32,7 @@ from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
 from speechbench.upstream.distilhubert.model import PredictionHeads, heads_state_dict
 from speechbench.upstream.mockingjay.checkpoint import ALLOWED_GLOBALS as S3PRL_RUNNER_GLOBALS
 from speechbench.upstream.wav2vec2.model import (
-    DEFAULT_CONV_LAYERS, EncoderConfig, load_weights, new_encoder, parse_conv_layers, project_frames,
+    DEFAULT_CONV_LAYERS, EncoderConfig, add_positions, load_weights, new_encoder, parse_conv_layers, project_frames,
     run_layers, torchaudio_state_dict,
 )
 
@@ -129,7 +129,7 @@ class UpstreamExpert(UpstreamBase):
                              f"(one frame); too short: {', '.join(short[:5])}")
         batch = project_frames(self.model, wavs)
         transformer = self.model.encoder.transformer
-        layer_outputs = run_layers(transformer, transformer._preprocess(batch.x), batch.attention_mask)[1:]
+        layer_outputs = run_layers(transformer, add_positions(transformer, batch), batch.attention_mask)[1:]
         hidden = [batch.x] + layer_outputs
         if self.predictions and self.heads is not None:
             last = layer_outputs[-1]

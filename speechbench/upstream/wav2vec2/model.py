@@ -373,6 +373,13 @@ def project_frames(model: torchaudio.models.Wav2Vec2Model, wavs: list[torch.Tens
     return ProjectedFrames(x, frames, valid)
 
 
+def add_positions(transformer: nn.Module, batch: ProjectedFrames) -> torch.Tensor:
+    """The projected frames plus the positional conv; LayerNorm after it for post-LN encoders."""
+    pos = transformer.pos_conv_embed
+    x = batch.x + (pos(batch.x, batch.valid) if isinstance(pos, StackedPositionalConv) else pos(batch.x))
+    return transformer.layer_norm(x) if transformer.layer_norm_first else x  # torchaudio's flag: post-LN
+
+
 def run_layers(transformer: nn.Module, x: torch.Tensor, attention_mask: torch.Tensor | None) -> list[torch.Tensor]:
     """Input of every layer, then the last layer's output (relative position bias passed on)."""
     states, position_bias = [], None
@@ -392,8 +399,7 @@ def extract_hidden_states(model: torchaudio.models.Wav2Vec2Model,
     """
     batch = project_frames(model, wavs)
     transformer = model.encoder.transformer
-    x = transformer._preprocess(batch.x)  # + positional conv; LayerNorm here for post-LN models
-    hidden = run_layers(transformer, x, batch.attention_mask)
+    hidden = run_layers(transformer, add_positions(transformer, batch), batch.attention_mask)
     if not transformer.layer_norm_first:  # torchaudio's flag is True for post-LN encoders
         hidden[-1] = transformer.layer_norm(hidden[-1])
     return batch.zero_padding(hidden), batch.frames

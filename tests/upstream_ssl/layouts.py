@@ -181,7 +181,7 @@ DISTILLER_CFG = {"extractor_mode": "default", "extractor_conv_feature_layers": C
                  "encoder_embed_dim": EMBED, "encoder_ffn_embed_dim": FFN, "encoder_attention_heads": HEADS,
                  "activation_fn": "gelu", "layer_norm_first": False, "attention_type": "original",
                  "dropout": 0.1, "attention_dropout": 0.1, "activation_dropout": 0.1, "encoder_layerdrop": 0.0,
-                 "final_dim": 12, "out_layer_type": "expand-last", "out_layer_inter_dim": -1, "n_tasks": 3,
+                 "final_dim": EMBED, "out_layer_type": "expand-last", "out_layer_inter_dim": -1, "n_tasks": 3,
                  "task_emb_type": "expand-last", "task_emb_size": 0, "layer_emb_size": 0, "loss_type": "l1",
                  "feat_pen_loss": 0.0, "cosine_loss": 1.0, "pred_layer_id": [4, 8, 12],
                  "init_teacher_conv_layers": True, "init_teacher_encoder_layers": True}

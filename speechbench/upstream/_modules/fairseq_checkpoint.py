@@ -241,6 +241,9 @@ def fairseq_checkpoint_from(path: str, raw: Any, layout: str = "fairseq checkpoi
         if not isinstance(args, dict):
             raise CheckpointError(f"{path}: 'args' is not an argparse Namespace")
         cfg = {"model": args, "task": args}
+    elif isinstance(cfg, dict) and "encoder_layers" in cfg:
+        raise CheckpointError(f"{path}: this is the WavLM layout ({{'cfg': dict, 'model'}}), not a {layout}; "
+                              f"load it with -u wavlm or -u unispeech_sat")
     else:
         raise CheckpointError(f"{path}: {layout} has neither 'args' nor a 'cfg' with a 'model' section")
     return FairseqCheckpoint(path=path, era=era, cfg=cfg, state_dict=state,

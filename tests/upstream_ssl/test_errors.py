@@ -1,14 +1,13 @@
 """Strict keys, refused globals, wrong upstream, options: one clear error each."""
 from __future__ import annotations
 
-import pickle
-
 import pytest
 import torch
 
 from speechbench.checkpoints import CheckpointError
 from speechbench.registry import expert_class
 from upstream_ssl import layouts
+
 
 def _save(obj, path) -> str:
     with layouts.fake_optimizers_module():

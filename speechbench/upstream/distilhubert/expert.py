@@ -28,11 +28,11 @@ import torch
 from speechbench.checkpoints import CheckpointError, load_checkpoint
 from speechbench.checkpoints.safe_load import check_state_dict
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
-from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
+from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.distilhubert.model import PredictionHeads, heads_state_dict
 from speechbench.upstream.mockingjay.checkpoint import ALLOWED_GLOBALS as S3PRL_RUNNER_GLOBALS
 from speechbench.upstream.wav2vec2.model import (
-    DEFAULT_CONV_LAYERS, EncoderConfig, add_positions, load_weights, new_encoder, parse_conv_layers, project_frames,
+    DEFAULT_CONV_LAYERS, EncoderConfig, add_positions, check_inputs, load_weights, new_encoder, parse_conv_layers, project_frames,
     run_layers, torchaudio_state_dict,
 )
 
@@ -122,11 +122,7 @@ class UpstreamExpert(UpstreamBase):
 
     @torch.no_grad()
     def forward(self, wavs: list[torch.Tensor]) -> dict:
-        pad_wavs(wavs)  # the shared input checks
-        short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < self.config.min_samples]
-        if short:
-            raise ValueError(f"distilhubert needs at least {self.config.min_samples} samples per utterance "
-                             f"(one frame); too short: {', '.join(short[:5])}")
+        check_inputs(wavs, self.config, "distilhubert")
         batch = project_frames(self.model, wavs)
         transformer = self.model.encoder.transformer
         layer_outputs = run_layers(transformer, add_positions(transformer, batch), batch.attention_mask)[1:]

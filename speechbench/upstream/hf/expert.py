@@ -38,10 +38,10 @@ from __future__ import annotations
 
 import torch
 
-from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
+from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.hf import directory
 from speechbench.upstream.wav2vec2.expert import base_config
-from speechbench.upstream.wav2vec2.model import extract_hidden_states, load_weights, new_encoder
+from speechbench.upstream.wav2vec2.model import check_inputs, extract_hidden_states, load_weights, new_encoder
 
 
 def normalize_wave(wav: torch.Tensor) -> torch.Tensor:
@@ -72,11 +72,7 @@ class UpstreamExpert(UpstreamBase):
         self.downsample_rate = self.config.downsample_rate
 
     def forward(self, wavs: list[torch.Tensor]) -> dict:
-        pad_wavs(wavs)  # the shared input checks
-        short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < self.config.min_samples]
-        if short:
-            raise ValueError(f"hf ({self.model_type}) needs at least {self.config.min_samples} samples per "
-                             f"utterance (one frame); too short: {', '.join(short[:5])}")
+        check_inputs(wavs, self.config, f"hf ({self.model_type})")
         if self.normalize:
             wavs = [normalize_wave(w) for w in wavs]
         hidden, frames = extract_hidden_states(self.model, wavs)

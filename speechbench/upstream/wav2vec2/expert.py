@@ -26,9 +26,9 @@ import torch.nn.functional as F
 
 from speechbench.checkpoints import CheckpointError
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint, read_fairseq_checkpoint
-from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
+from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.wav2vec2.model import (
-    DEFAULT_CONV_LAYERS, EncoderConfig, extract_hidden_states, load_encoder, new_encoder, parse_conv_layers,
+    DEFAULT_CONV_LAYERS, EncoderConfig, check_inputs, extract_hidden_states, load_encoder, new_encoder, parse_conv_layers,
 )
 
 
@@ -75,11 +75,7 @@ class UpstreamExpert(UpstreamBase):
         return F.layer_norm(wav, wav.shape)
 
     def forward(self, wavs: list[torch.Tensor]) -> dict:
-        pad_wavs(wavs)  # the shared input checks (non-empty list of 1-D tensors); padding comes later
-        short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < self.config.min_samples]
-        if short:
-            raise ValueError(f"{self.family} needs at least {self.config.min_samples} samples per utterance "
-                             f"(one frame); too short: {', '.join(short[:5])}")
+        check_inputs(wavs, self.config, self.family)
         if self.config.normalize:
             wavs = [self.normalize_wave(w) for w in wavs]
         hidden, frames = extract_hidden_states(self.model, wavs)

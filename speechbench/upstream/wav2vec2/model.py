@@ -35,6 +35,7 @@ from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
 from speechbench.upstream._modules.relative_attention import RelativePositionSelfAttention
 from speechbench.upstream._modules.stacked_pos_conv import StackedPositionalConv
+from speechbench.upstream.base import pad_wavs
 
 DEFAULT_CONV_LAYERS = "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2"
 _FINETUNED = {"wav2vec_ctc": "wav2vec2", "hubert_ctc": "hubert"}
@@ -125,6 +126,15 @@ class EncoderConfig:
         for _, kernel, stride in reversed(self.conv_layers):
             need = (need - 1) * stride + kernel
         return need
+
+
+def check_inputs(wavs: list[torch.Tensor], cfg: EncoderConfig, name: str) -> None:
+    """The shared input checks, and at least one frame's worth of samples per utterance."""
+    pad_wavs(wavs)
+    short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
+    if short:
+        raise ValueError(f"{name} needs at least {cfg.min_samples} samples per utterance "
+                         f"(one frame); too short: {', '.join(short[:5])}")
 
 
 def _model_and_task(ckpt: FairseqCheckpoint) -> tuple[str, bool, dict, dict]:

@@ -67,3 +67,11 @@ def test_distilhubert_predictions_option(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(full, student))
     with pytest.raises(TypeError, match="unknown options"):
         cls(path, layers=3)
+
+
+def test_other_upstreams_name_these_files():
+    from speechbench.upstream._modules.ckpt_family import guess_family
+    assert guess_family(layouts.wavlm_file("large")) == "wavlm/unispeech_sat"
+    assert guess_family(layouts.unispeech_sat_file("base", "fairseq")) == "unispeech_sat"
+    assert guess_family(layouts.data2vec_file("base", "hydra")) == "data2vec"
+    assert guess_family(layouts.distiller_file()) == "distilhubert"

@@ -28,7 +28,8 @@ from speechbench.checkpoints import CheckpointError
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint, read_fairseq_checkpoint
 from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.wav2vec2.model import (
-    DEFAULT_CONV_LAYERS, EncoderConfig, check_inputs, extract_hidden_states, load_encoder, new_encoder, parse_conv_layers,
+    DEFAULT_CONV_LAYERS, EncoderConfig, check_inputs, extract_hidden_states, load_encoder, new_encoder,
+    parse_conv_layers,
 )
 
 
@@ -70,13 +71,9 @@ class UpstreamExpert(UpstreamBase):
         """The architecture built without ``-k`` (the Base model)."""
         return base_config(self.family)
 
-    def normalize_wave(self, wav: torch.Tensor) -> torch.Tensor:
-        """Per-utterance waveform normalisation of ``normalize`` files (fairseq: layer norm)."""
-        return F.layer_norm(wav, wav.shape)
-
     def forward(self, wavs: list[torch.Tensor]) -> dict:
         check_inputs(wavs, self.config, self.family)
         if self.config.normalize:
-            wavs = [self.normalize_wave(w) for w in wavs]
+            wavs = [F.layer_norm(w, w.shape) for w in wavs]
         hidden, frames = extract_hidden_states(self.model, wavs)
         return upstream_output(hidden, frames)

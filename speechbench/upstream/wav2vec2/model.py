@@ -7,9 +7,11 @@ keys. The same encoder serves HuBERT, data2vec audio (stacked positional convs, 
 :mod:`~speechbench.upstream._modules.stacked_pos_conv`), WavLM and UniSpeech-SAT (relative
 position bias, :mod:`~speechbench.upstream._modules.relative_attention`), DistilHuBERT and
 Hugging Face directories (their own key maps). Weights load onto a meta-device model by
-assignment, so a memory-mapped file is never copied a second time. Our own forward walks torchaudio's modules so that (a) the hidden states are those
-s3prl reports: the input of every transformer layer, then the encoder output (final layer
-norm included for pre-LN models), and (b) an utterance's features never depend on its batch:
+assignment, so a memory-mapped file is never copied a second time.
+
+Our own forward walks torchaudio's modules so that (a) the hidden states are those s3prl
+reports: the input of every transformer layer, then the encoder output (final layer norm
+included for pre-LN models), and (b) an utterance's features never depend on its batch:
 
 * ``task.normalize`` files normalise each waveform on its own, before padding;
 * the conv extractor runs on each unpadded utterance, so the ``default`` extractor's

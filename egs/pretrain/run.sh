@@ -45,6 +45,6 @@ args=(--upstream "$upstream" --data-dir "$data_dir" --out "$out" --seed "$seed" 
 if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${pretrain_config:-default}" "${args[@]}"; then
   mkdir -p "$expdir/$upstream/log"
   $train_cmd "$expdir/$upstream/log/run.log" python -m speechbench.pretrain "${args[@]}"
-  sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $PWD/$out)"
+  sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $(realpath "$out"))"
   stage_done 2
 fi

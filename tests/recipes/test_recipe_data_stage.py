@@ -1,6 +1,9 @@
 """Stage 1 of the task recipes refuses a real corpus it cannot prepare, in one line, before any work."""
 from __future__ import annotations
 
+import os
+import shutil
+
 import pytest
 
 from testutil import REPO
@@ -11,8 +14,12 @@ REAL_CORPORA = [("asr", "librispeech"), ("pr", "librispeech"), ("phone", "libris
 
 
 def _run(bash, task: str, tmp_path, *args: str):
-    return bash(f"{REPO}/egs/{task}/run.sh", "--expdir", tmp_path / "exp", "--data-tag", "probe", *args,
-                cwd=tmp_path)
+    tag = f"probe_{os.getpid()}"
+    try:
+        return bash(f"{REPO}/egs/{task}/run.sh", "--expdir", tmp_path / "exp", "--data-tag", tag, *args,
+                    cwd=tmp_path)
+    finally:
+        shutil.rmtree(os.path.join(REPO, "egs", task, "data", tag), ignore_errors=True)
 
 
 @pytest.mark.parametrize("task,corpus", REAL_CORPORA)
@@ -41,3 +48,41 @@ def test_phone_on_librispeech_without_alignments_fails_in_stage_1(bash, tmp_path
     assert out.returncode != 0
     assert "--corpus librispeech needs --alignments, the MFA TextGrid dir (the frame labels)" in out.stderr
     assert not (tmp_path / "exp" / ".done").exists()
+
+
+def _speaker_dirs(root, broken: str) -> list[str]:
+    """train/dev/test data dirs of two speakers; the train dir's first file is ``broken``."""
+    import numpy as np
+    import soundfile
+
+    from speechbench.data.kaldi_dir import write_kv
+
+    args = []
+    for name in ("train", "dev", "test"):
+        d = root / name
+        d.mkdir(parents=True)
+        wavs = {}
+        for utt in ("s1-a", "s2-b"):
+            wavs[utt] = str(d / f"{utt}.wav")
+            soundfile.write(wavs[utt], np.full(8000, 0.1, dtype=np.float32), 16000, subtype="FLOAT")
+        write_kv(d / "wav.scp", wavs)
+        write_kv(d / "utt2spk", {u: u.split("-")[0] for u in wavs})
+        args += [f"--{name}-dir", str(d)]
+    bad = root / "train" / "s1-a.wav"
+    if broken == "header_only":
+        soundfile.write(bad, np.zeros(0, dtype=np.float32), 16000)
+    else:
+        samples = np.full(8000, 0.1, dtype=np.float32)
+        samples[10] = np.nan
+        soundfile.write(bad, samples, 16000, subtype="FLOAT")
+    return args
+
+
+@pytest.mark.parametrize("broken,reason", [("header_only", "audio is empty (0 samples)"),
+                                           ("nan", "audio contains NaN/Inf samples")])
+def test_unusable_audio_stops_the_recipe_in_stage_1(bash, tmp_path, broken, reason):
+    out = _run(bash, "speaker", tmp_path, *_speaker_dirs(tmp_path / "data", broken))
+    assert out.returncode != 0
+    assert f"ERROR wav.scp:1: audio of 's1-a' is unusable: {reason}: {tmp_path}/data/train/s1-a.wav" in out.stdout
+    assert "stage 1: data dirs for speaker from your data dirs" in out.stderr
+    assert "stage 1: done" not in out.stderr and "stage 2" not in out.stderr

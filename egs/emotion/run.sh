@@ -36,14 +36,14 @@ fi
 . "$utils/task.sh"
 
 prepare_iemocap() {
-  local k set
+  local k
   python -m speechbench.corpora.iemocap --db "$db" --out "$data"
   for k in 1 2 3 4 5; do
     rm -rf "${data:?}/fold$k"
     python -m speechbench.downstream.emotion.cross_validation make-fold --sessions "$(printf "$data/%s," $sets)" \
       --fold "$k" --out "$data/fold$k" --dev-fraction "$dev_fraction" --seed "$fold_seed"
-    for set in train dev test; do python -m speechbench.data.validate "$data/fold$k/$set" --require "$require"; done
   done
+  python -m speechbench.data.validate "$data"/fold[1-5]/{train,dev,test} --require "$require"
 }
 
 sb_stage_corpus 0

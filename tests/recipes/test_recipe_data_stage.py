@@ -62,13 +62,14 @@ def _speaker_dirs(root, broken: str) -> list[str]:
         d = root / name
         d.mkdir(parents=True)
         wavs = {}
+        (root / "audio" / name).mkdir(parents=True)
         for utt in ("s1-a", "s2-b"):
-            wavs[utt] = str(d / f"{utt}.wav")
+            wavs[utt] = str(root / "audio" / name / f"{utt}.wav")
             soundfile.write(wavs[utt], np.full(8000, 0.1, dtype=np.float32), 16000, subtype="FLOAT")
         write_kv(d / "wav.scp", wavs)
         write_kv(d / "utt2spk", {u: u.split("-")[0] for u in wavs})
         args += [f"--{name}-dir", str(d)]
-    bad = root / "train" / "s1-a.wav"
+    bad = root / "audio" / "train" / "s1-a.wav"
     if broken == "header_only":
         soundfile.write(bad, np.zeros(0, dtype=np.float32), 16000)
     else:
@@ -83,6 +84,7 @@ def _speaker_dirs(root, broken: str) -> list[str]:
 def test_unusable_audio_stops_the_recipe_in_stage_1(bash, tmp_path, broken, reason):
     out = _run(bash, "speaker", tmp_path, *_speaker_dirs(tmp_path / "data", broken))
     assert out.returncode != 0
-    assert f"ERROR wav.scp:1: audio of 's1-a' is unusable: {reason}: {tmp_path}/data/train/s1-a.wav" in out.stdout
+    assert f"ERROR wav.scp:1: audio of 's1-a' is unusable: {reason}: {tmp_path}/data/audio/train/s1-a.wav" in out.stdout
+    assert "/train: 1 errors, 0 warnings" in out.stdout
     assert "stage 1: data dirs for speaker from your data dirs" in out.stderr
     assert "stage 1: done" not in out.stderr and "stage 2" not in out.stderr

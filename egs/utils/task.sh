@@ -73,18 +73,18 @@ sb_stage_dir() {
   printf '%s/.done/%s/%s' "$expdir" "$data_tag" "$(basename "$(sb_exp_name)")"
 }
 
+# The source of stage 1: custom (the user's dirs), mini, or the real corpus' name.
+sb_data_source() {
+  if [ -n "$(sb_user_dirs | tr -d '\n')" ]; then echo custom; else echo "$corpus"; fi
+}
+
 sb_stage_corpus() {
   local n=$1
-  [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0
+  [ "$(sb_data_source)" = mini ] || return 0
   if stage_begin "$n" "build the mini corpus ($mini_size) in $mini_dir" "size=$mini_size" "dir=$mini_dir"; then
     python -m speechbench.corpora.mini --size "$mini_size" --out "$mini_dir" --nj "$nj"
     stage_done "$n"
   fi
-}
-
-# The source of stage 1: custom (the user's dirs), mini, or the real corpus' name.
-sb_data_source() {
-  if [ -n "$(sb_user_dirs | tr -d '\n')" ]; then echo custom; else echo "$corpus"; fi
 }
 
 # $data/<set> -> the user's dir of that set, else the mini corpus' set.

@@ -88,3 +88,11 @@ def test_unusable_audio_stops_the_recipe_in_stage_1(bash, tmp_path, broken, reas
     assert "/train: 1 errors, 0 warnings" in out.stdout
     assert "stage 1: data dirs for speaker from your data dirs" in out.stderr
     assert "stage 1: done" not in out.stderr and "stage 2" not in out.stderr
+
+
+@pytest.mark.parametrize("task,dirs", [("speaker", ["--train-dir", "t", "--dev-dir", "d", "--test-dir", "e"]),
+                                       ("std", ["--docs-dir", "t", "--dev-dir", "d", "--eval-dir", "e"])])
+def test_own_data_dirs_skip_the_mini_corpus(bash, tmp_path, task, dirs):
+    out = _run(bash, task, tmp_path, *dirs, "--stop-stage", "0")
+    assert out.returncode == 0, out.stderr
+    assert "stage 0" not in out.stderr

@@ -2,6 +2,7 @@
 # defaults (task, sets, mini_sets, require, ...), parses options, then calls:
 #
 #   sb_stage_corpus 0                 build the embedded mini corpus (when --corpus mini)
+#   sb_stage_task_corpus 0 MODULE OUT  or a task's own mini corpus (python -m MODULE --out OUT)
 #   sb_stage_link_data 1 SRC_PARENT   data/<set> -> SRC_PARENT/<mini set> (or --*-dir), validated
 #   sb_stage_extract 2                upstream features of every set into dump/<tag>/<set>
 #   sb_stage_train 3                  run_benchmark.py -m train (resumes a killed run)
@@ -60,6 +61,17 @@ sb_stage_corpus() {
   [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0
   if stage_begin "$n" "build the mini corpus ($mini_size) in $mini_dir" "size=$mini_size" "dir=$mini_dir"; then
     python -m speechbench.corpora.mini --size "$mini_size" --out "$mini_dir" --nj "$nj"
+    stage_done "$n"
+  fi
+}
+
+# A task's own synthetic corpus in its real corpus's layout (keyword spotting, slot filling):
+# `python -m MODULE --size <mini size> --out OUT --nj <nj>`, when --corpus mini.
+sb_stage_task_corpus() {
+  local n=$1 module=$2 out=$3
+  [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0
+  if stage_begin "$n" "build the $task mini corpus ($mini_size) in $out" "size=$mini_size" "dir=$out"; then
+    python -m "$module" --size "$mini_size" --out "$out" --nj "$nj"
     stage_done "$n"
   fi
 }

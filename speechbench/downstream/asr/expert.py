@@ -86,8 +86,8 @@ class DownstreamExpert(CTCExpert):
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__(downstream_expert, expdir)
-        m = merge_section(downstream_expert.get("modelrc"), MODELRC, "asr modelrc")
-        self.specaug = SpecAugment(merge_section(downstream_expert.get("specaug"), SPECAUG, "asr specaug"))
+        m = merge_section(downstream_expert.get("modelrc"), MODELRC, f"{self.TASK} modelrc")
+        self.specaug = SpecAugment(merge_section(downstream_expert.get("specaug"), SPECAUG, f"{self.TASK} specaug"))
         self.head = BiLSTMHead(upstream_dim, self.vocab_size, m["project_dim"], m["hidden_size"], m["num_layers"],
                                m["dropout"], m["downsample"])
         d = self.decoderc

@@ -17,7 +17,7 @@ cd "$root"
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
 upstreams="apc tera"         # upstreams to pretrain and benchmark (besides the fbank baseline)
-tasks="phone pr asr std qa speaker asv emotion intent"  # recipes under egs/ to run
+tasks="phone pr asr ks std qa speaker asv sd emotion intent sf"  # recipes under egs/ to run
 pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
 train_steps=300                # training steps of every trained head (empty: each recipe's config)
 task_args=                     # more options for every task recipe (e.g. "--seed 7")

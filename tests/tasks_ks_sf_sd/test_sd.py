@@ -102,3 +102,26 @@ def test_expert_scores_decoded_activities_against_the_reference(sd_data, tmp_pat
     dev = {"loss": [0.1], "probs": [("84-121-0001_251-136-0002", np.zeros((200, 2)))]}
     assert expert.log_records("dev", dev, logger, 5) == ["best-states-dev.ckpt"]
     assert expert.log_records("dev", dev, logger, 6) == []  # not better than itself
+
+
+def test_padded_lstm_equals_a_packed_bidirectional_lstm_on_valid_frames():
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from speechbench.downstream._modules.rnn import PaddedLSTM, reverse_within_length
+
+    x = torch.arange(12.0).reshape(2, 3, 2)
+    assert reverse_within_length(x, torch.tensor([3, 2]))[1, :, 0].tolist() == [8.0, 6.0, 10.0]
+    torch.manual_seed(0)
+    ours = PaddedLSTM(5, 4, num_layers=2, bidirectional=True)
+    reference = torch.nn.LSTM(5, 4, num_layers=2, bidirectional=True, batch_first=True)
+    with torch.no_grad():
+        for i in range(2):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(reference, f"{name}_l{i}").copy_(getattr(ours.forward_layers[i], f"{name}_l0"))
+                getattr(reference, f"{name}_l{i}_reverse").copy_(getattr(ours.backward_layers[i], f"{name}_l0"))
+    x, lengths = torch.randn(3, 8, 5), torch.tensor([8, 5, 2])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True)
+    got = ours(x, lengths)
+    for b, n in enumerate(lengths.tolist()):
+        assert torch.allclose(got[b, :n], expected[b, :n], atol=1e-6)

@@ -6,26 +6,24 @@ import itertools
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from speechbench.downstream._modules.rnn import PaddedLSTM
 
 
 class DiarizationHead(nn.Module):
     """LSTM layers (s3prl: one unidirectional layer of 512) then ``Linear(-> speakers)``; a linear
-    head when ``rnn_layers`` is 0. Sequences are packed, so padding never reaches the LSTM."""
+    head when ``rnn_layers`` is 0. Padding never changes an utterance's outputs."""
 
     def __init__(self, input_dim: int, num_speakers: int, rnn_layers: int = 1, hidden_size: int = 512,
                  bidirectional: bool = False) -> None:
         super().__init__()
-        self.rnn = nn.LSTM(input_dim, hidden_size, num_layers=rnn_layers, batch_first=True,
-                           bidirectional=bidirectional) if rnn_layers > 0 else None
-        width = (2 if bidirectional else 1) * hidden_size if rnn_layers > 0 else input_dim
-        self.output = nn.Linear(width, num_speakers)
+        self.rnn = PaddedLSTM(input_dim, hidden_size, rnn_layers, bidirectional) if rnn_layers > 0 else None
+        self.output = nn.Linear(self.rnn.output_size if self.rnn is not None else input_dim, num_speakers)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """``[B, T, D]`` -> ``[B, T, speakers]`` logits."""
         if self.rnn is not None:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            x, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
+            x = self.rnn(x, lengths)
         return self.output(x)
 
 

@@ -11,11 +11,13 @@ resumable (work in ``OUT/.partial``, kept across a killed run with the same para
 """
 from __future__ import annotations
 
+import argparse
 import functools
 import json
 import os
 import shutil
-from typing import Callable
+import sys
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -110,3 +112,20 @@ def synthesise(plan: Plan, seed: int, work_dir: str, nj: int) -> dict[str, dict]
         with open(os.path.join(work_dir, "meta", f"{utt}.json"), encoding="utf-8") as f:
             metas[utt] = json.load(f)
     return metas
+
+
+def synthesis_main(prog: str, doc: str, sizes: Sequence[str], prepare: Callable[[str, str, int, int], str],
+                   argv: list[str] | None = None) -> int:
+    """The command line of a synthesised task corpus: ``--size --out --seed --nj``; prints its root."""
+    p = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0])
+    p.add_argument("--size", choices=sorted(sizes), default="mini")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--nj", type=int, default=1, help="parallel synthesis processes")
+    a = p.parse_args(argv)
+    try:
+        print(prepare(a.out, a.size, a.seed, a.nj))
+    except (RuntimeError, FileExistsError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -13,7 +13,6 @@ real ones do. Written as ``OUT/speech_commands/`` (``<word>/<speaker>_nohash_<n>
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import numpy as np
 import soundfile as sf
 
 from speechbench.corpora.mini import SIZES, VERSION
-from speechbench.corpora.mini.extra import build_once, synthesise
+from speechbench.corpora.mini.extra import build_once, synthesis_main, synthesise
 from speechbench.corpora.mini.plan import Plan, UttSpec, make_plan
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -107,18 +106,7 @@ def prepare_mini_ks(out_dir: str, size: str = "mini", seed: int = 0, nj: int = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m speechbench.corpora.mini.ks", description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", choices=sorted(KS_SIZES), default="mini")
-    p.add_argument("--out", required=True, help="output directory (OUT/speech_commands)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nj", type=int, default=1, help="parallel synthesis processes")
-    a = p.parse_args(argv)
-    try:
-        print(prepare_mini_ks(a.out, a.size, a.seed, a.nj))
-    except (RuntimeError, FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return synthesis_main("python -m speechbench.corpora.mini.ks", __doc__, KS_SIZES, prepare_mini_ks, argv)
 
 
 if __name__ == "__main__":

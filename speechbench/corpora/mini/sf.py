@@ -13,7 +13,6 @@ with ``--{train,valid,test}-speakers all``.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from speechbench.corpora.mini import SIZES, VERSION
 from speechbench.corpora.mini import text as T
-from speechbench.corpora.mini.extra import build_once, synthesise
+from speechbench.corpora.mini.extra import build_once, synthesis_main, synthesise
 from speechbench.corpora.mini.plan import Plan, UttSpec, make_plan
 
 SF_VERSION = 1
@@ -88,18 +87,7 @@ def prepare_mini_sf(out_dir: str, size: str = "mini", seed: int = 0, nj: int = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m speechbench.corpora.mini.sf", description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", choices=sorted(SF_SIZES), default="mini")
-    p.add_argument("--out", required=True, help="output directory (OUT/SNIPS)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--nj", type=int, default=1, help="parallel synthesis processes")
-    a = p.parse_args(argv)
-    try:
-        print(prepare_mini_sf(a.out, a.size, a.seed, a.nj))
-    except (RuntimeError, FileExistsError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return synthesis_main("python -m speechbench.corpora.mini.sf", __doc__, SF_SIZES, prepare_mini_sf, argv)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,10 @@ class DownstreamExpert(ASRExpert):
     WORD_LM = False
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
+        unit = (downstream_expert.get("datarc") or {}).get("unit", "char_slot")
+        if unit != "char_slot":
+            raise ConfigError(f"sf datarc.unit must be char_slot (characters and slot tags), got '{unit}'")
         super().__init__(upstream_dim, downstream_expert, expdir, **kwargs)
-        if self.datarc["unit"] != "char_slot":
-            raise ConfigError(f"sf datarc.unit must be char_slot (characters and slot tags), got '{self.datarc['unit']}'")
         self.best_dev.fill_(-float("inf"))  # slot-type F1: higher is better
 
     def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:

@@ -25,10 +25,13 @@ lr_sweep=                      # learning rates to sweep per upstream and task (
 exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)
 out=                           # output folder (default result/demo, or result/demo-<size> when not mini)
 nj=2                           # parallel jobs for corpus building and feature extraction
-threads=1                      # CPU threads of pretraining (more than the free cores makes torch crawl)
+threads=1                      # CPU threads of every step (more than the free cores makes torch crawl)
 . egs/utils/parse_options.sh
 . egs/utils/stage.sh  # sb_log: the timestamped progress line every recipe prints
 [ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+# torch's intra-op threads spin when the cores are busy: one SD training step took 12 s with 2
+# threads beside other work and 0.6 s with 1 (LSTM heads do many small operations).
+export OMP_NUM_THREADS=$threads
 case $size in mini|tiny) ;; *) echo "$0: --size must be mini or tiny, got '$size'" >&2; exit 1 ;; esac
 [ -n "$out" ] || { [ "$size" = mini ] && out=result/demo || out=result/demo-$size; }
 mkdir -p "$out/logs"

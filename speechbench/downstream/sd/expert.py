@@ -37,7 +37,8 @@ from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream._modules.speaker_data import crop_features
 from speechbench.downstream.sd.dataset import SAMPLE_RATE, DiarizationDataset, TurnSpan
 from speechbench.downstream.sd.model import DiarizationHead, pit_bce
-from speechbench.metrics.diarization import activity_to_turns, diarization_error, write_der_report, write_rttm
+from speechbench.metrics.diarization import (DiarizationError, activity_to_turns, diarization_error, write_der_report,
+                                             write_rttm)
 from speechbench.train.config import ConfigError, merge_section
 from speechbench.utils_io import atomic_open
 
@@ -134,7 +135,7 @@ class DownstreamExpert(nn.Module):
             return ["best-states-dev.ckpt"]
         return []
 
-    def _score_grid(self, probs: list, reference: dict, configured: dict, result) -> float:
+    def _score_grid(self, probs: list, reference: dict, configured: dict, result: DiarizationError) -> float:
         """Write ``scoring/`` (see the module docstring); the lowest DER over the grid."""
         d = self.decoderc
         out = os.path.join(self.expdir, "scoring")

@@ -7,23 +7,27 @@ leaderboard column and the input of the overall score; the others are kept in th
 from __future__ import annotations
 
 # Lower is better for these; every other metric is higher-better.
-LOWER_BETTER = frozenset({"per", "wer", "cer", "eer", "mindcf", "loss", "cnxe", "mincnxe"})
+LOWER_BETTER = frozenset({"per", "wer", "cer", "eer", "mindcf", "loss", "cnxe", "mincnxe", "der", "der_best", "miss",
+                          "false_alarm", "confusion", "slot_value_cer"})
 
 # Primary metric per task (SUPERB's choice where SUPERB has the task).
 PRIMARY: dict[str, str] = {
     "phone": "acc",      # frame-level phone probe accuracy
     "pr": "per",         # phoneme recognition: phone error rate
     "asr": "wer",        # word error rate
+    "ks": "acc",         # keyword spotting accuracy (12 classes)
     "std": "mtwv",       # query-by-example: maximum term weighted value
     "qa": "ff1",         # spoken QA: frame-level F1
     "speaker": "acc",    # speaker identification accuracy
     "asv": "eer",        # speaker verification: equal error rate
+    "sd": "der",         # speaker diarization: diarization error rate
     "emotion": "acc",    # emotion recognition accuracy
     "intent": "acc",     # intent classification accuracy
+    "sf": "slot_type_f1",  # slot filling: slot-type F1 (SUPERB also reports slot_value_cer)
 }
 
 # Column order of the leaderboard (tasks not listed follow, sorted by name).
-TASK_ORDER = ["phone", "pr", "asr", "std", "qa", "speaker", "asv", "emotion", "intent"]
+TASK_ORDER = ["phone", "pr", "asr", "ks", "std", "qa", "speaker", "asv", "sd", "emotion", "intent", "sf"]
 
 
 def metric_name(key: str) -> str:
@@ -68,7 +72,8 @@ def is_better(a: float, b: float, name: str) -> bool:
     return a < b if lower_is_better(name) else a > b
 
 # Fractions shown as percentages on the leaderboard (the files keep the raw fraction).
-PERCENT = frozenset({"acc", "ua", "per", "wer", "cer", "eer", "ff1", "aos"})
+PERCENT = frozenset({"acc", "ua", "per", "wer", "cer", "eer", "ff1", "aos", "der", "der_best", "slot_type_f1",
+                     "slot_value_cer"})
 
 
 def format_value(name: str, value: float) -> str:

@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.speechbench-installed
 PYTEST_ARGS ?=
+# pytest-xdist workers; tests that run the same recipe take turns (tests/testutil.py)
+TEST_JOBS ?= 2
 
 .PHONY: install test test-fast demo bench clean-venv
 
@@ -18,10 +20,10 @@ $(STAMP): pyproject.toml tools/install_system_deps.sh
 	touch $(STAMP)
 
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 demo: install
 	bash tools/demo.sh

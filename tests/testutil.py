@@ -1,9 +1,14 @@
 """Helpers shared by tests (importable as ``testutil``: ``tests/`` is on pytest's pythonpath)."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import os
 import subprocess
 import sys
+import tempfile
+from typing import Iterator
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -23,12 +28,37 @@ def quick_steps(steps: int = 4, batch_size: int | None = None) -> str:
     return out + (f",,config.downstream_expert.datarc.batch_size={batch_size}" if batch_size else "")
 
 
+@contextlib.contextmanager
+def recipe_lock(*runs: str) -> Iterator[None]:
+    """Hold the test lock of each recipe run ``<task>/<data tag>`` (taken in name order, so
+    never a deadlock).
+
+    A recipe writes ``data/<tag>`` and ``dump/<tag>`` inside its folder in the repository, so
+    two test workers (``make test`` runs pytest-xdist) must not run one task on one tag at once.
+    """
+    key = hashlib.sha1(REPO.encode()).hexdigest()[:12]
+    with contextlib.ExitStack() as stack:
+        for run in sorted(set(runs)):
+            name = f"speechbench-{key}-{run.replace('/', '-')}.lock"
+            lock = stack.enter_context(open(os.path.join(tempfile.gettempdir(), name), "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def run_in_repo(cmd: list[str], runs: tuple[str, ...], timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``cmd`` from the repository root, one thread, output captured, holding the locks of
+    the recipe ``runs`` (``<task>/<data tag>``) it writes."""
+    with recipe_lock(*runs):
+        return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
 def run_recipe(task: str, args: list[str], expdir, mini_dir: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """``egs/<task>/run.sh`` on the tiny corpus in ``mini_dir``, one job, one thread; output captured."""
     cmd = ["bash", f"egs/{task}/run.sh", "--mini-size", "tiny", "--mini-dir", str(mini_dir), "--expdir", str(expdir),
            "--nj", "1", *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    tag = args[args.index("--data-tag") + 1] if "--data-tag" in args else "tiny"
+    return run_in_repo(cmd, (f"{task}/{tag}",), timeout)
 
 
 def stages_done(stderr: str) -> list[int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -17,7 +16,7 @@ from checkpoint_hub.conftest import sha256
 from checkpoint_hub.releases import first_model, release_files
 from speechbench.cli_benchmark import main as cli_main
 from speechbench.hub.catalog import released_models, upstreams_with_models
-from testutil import REPO, run_cli
+from testutil import REPO, run_cli, run_in_repo
 
 SHORT = ("config.runner.total_steps=2,,config.runner.eval_step=2,,config.runner.save_step=2,,config.runner.log_step=1,,"
          "config.downstream_expert.datarc.num_utterances={train: 16, dev: 8, test: 8},,"
@@ -39,12 +38,6 @@ def mirror(server, cache_dir, monkeypatch):
     return serve
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    from speechbench.corpora.mini import prepare_mini
-    return prepare_mini(str(tmp_path_factory.mktemp("corpus")), size="tiny")
-
-
 @pytest.mark.parametrize("upstream", [u for u in upstreams_with_models() if released_models(u)])
 def test_every_upstream_trains_from_its_released_name(upstream, mirror, cache_dir, tmp_path, monkeypatch, capfd):
     """``run_benchmark.py -m train -u U -k NAME`` (in this process: one torch import for all)."""
@@ -61,10 +54,10 @@ def test_every_upstream_trains_from_its_released_name(upstream, mirror, cache_di
         in capfd.readouterr().err
 
 
-def test_apc_phone_by_name_records_the_file(mirror, cache_dir, server, tiny, tmp_path):
+def test_apc_phone_by_name_records_the_file(mirror, cache_dir, server, tiny_data, tmp_path):
     """The issue's command: -u apc -k apc_360hr -d phone, then evaluate and RESULTS.md."""
     name, digest = mirror("apc")
-    read = os.path.join(tiny, "read")
+    read = os.path.join(tiny_data, "read")
     overrides = (f"config.downstream_expert.datarc.train={read}/train,,config.downstream_expert.datarc.dev={read}/dev,,"
                  f"config.downstream_expert.datarc.test={read}/test,,config.runner.total_steps=4,,"
                  "config.runner.eval_step=4,,config.runner.save_step=4,,config.runner.log_step=2")
@@ -122,17 +115,15 @@ def test_random_weights_only_with_k_random(cache_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_recipe_takes_a_name(mirror, cache_dir, server, tiny, tmp_path):
+def test_recipe_takes_a_name(mirror, cache_dir, server, tiny_data, tmp_path):
     """egs/phone stages 1-3 (data, features, training) with --upstream-ckpt apc_360hr."""
     mirror("apc")
-    read = os.path.join(tiny, "read")
+    read = os.path.join(tiny_data, "read")
     quick = "config.runner.total_steps=2,,config.runner.eval_step=2,,config.runner.save_step=2,,config.runner.log_step=1"
-    proc = subprocess.run(["bash", "egs/phone/run.sh", "--stage", "1", "--stop-stage", "3", "--nj", "1",
-                           "--train-dir", f"{read}/train", "--dev-dir", f"{read}/dev", "--test-dir", f"{read}/test",
-                           "--data-tag", "hub_test", "--expdir", str(tmp_path / "exp"), "--upstream", "apc",
-                           "--upstream-ckpt", "apc_360hr", "--extra-overrides", quick],
-                          cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = run_in_repo(["bash", "egs/phone/run.sh", "--stage", "1", "--stop-stage", "3", "--nj", "1",
+                        "--train-dir", f"{read}/train", "--dev-dir", f"{read}/dev", "--test-dir", f"{read}/test",
+                        "--data-tag", "hub_test", "--expdir", str(tmp_path / "exp"), "--upstream", "apc",
+                        "--upstream-ckpt", "apc_360hr", "--extra-overrides", quick], ("phone/hub_test",), timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     args = json.loads((tmp_path / "exp" / "hub_test" / "apc_apc_360hr_ws" / "args.yaml").read_text())
     path = os.path.join(cache_dir, "models", "apc", "apc_360hr", "apc_360hr.ckpt")

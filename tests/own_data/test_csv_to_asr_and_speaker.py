@@ -16,14 +16,12 @@ FAST = "config.runner.total_steps=4,,config.runner.eval_step=4,,config.runner.sa
 
 
 @pytest.fixture(scope="module")
-def csv_data(tmp_path_factory):
+def csv_data(tiny_data, tmp_path_factory):
     """train/dev/test CSVs over the tiny corpus' read speech, audio re-encoded as 8 kHz flac."""
-    from speechbench.corpora.mini import prepare_mini
-    corpus = prepare_mini(str(tmp_path_factory.mktemp("corpus")), size="tiny")
     out = tmp_path_factory.mktemp("own")
     (out / "audio").mkdir()
     for split in ("train", "dev", "test"):
-        d = os.path.join(corpus, "read", split)
+        d = os.path.join(tiny_data, "read", split)
         wavs, text, spk = (read_kv(os.path.join(d, n)) for n in ("wav.scp", "text", "utt2spk"))
         rows = ["path\ttranscript\tspeaker"]
         for utt, path in wavs.items():

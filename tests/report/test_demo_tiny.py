@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import subprocess
 
 import pytest
 
-from testutil import REPO
+from testutil import run_in_repo
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # ~3 min idle; room for a loaded machine
 
@@ -22,8 +21,7 @@ STEPS = "40"
 
 
 def _run(cmd: list[str], timeout: float) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
+    return run_in_repo(cmd, ("phone/tiny", "emotion/tiny"), timeout)
 
 
 def test_demo_tiny_end_to_end(tmp_path):

@@ -1,21 +1,17 @@
-"""A tiny mini corpus and unit tables shared by the PR/ASR tests (built once per session)."""
+"""The PR/ASR tests' view of the shared tiny corpus, and unit tables built from it once per session."""
 from __future__ import annotations
 
 import os
 
 import pytest
-import torch
 
-from speechbench.corpora.mini import prepare_mini
 from speechbench.downstream._modules.units import build_units
 
 
 @pytest.fixture(scope="session")
-def tiny_read(tmp_path_factory) -> str:
-    """``<corpus>/data/read`` (train/dev/test with text and text.phn) of a fresh tiny corpus."""
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("mini") / "tiny"
-    return os.path.join(prepare_mini(str(out), size="tiny", seed=0, nj=1), "read")
+def tiny_read(tiny_data) -> str:
+    """``<corpus>/data/read`` (train/dev/test with text and text.phn) of the shared tiny corpus."""
+    return os.path.join(tiny_data, "read")
 
 
 @pytest.fixture(scope="session")

@@ -14,13 +14,13 @@ pytestmark = pytest.mark.slow
 QUICK = quick_steps(6)
 
 
-def _recipe(task: str, args: list[str], tmp_path) -> subprocess.CompletedProcess:
-    return run_recipe(task, args, tmp_path / "exp", tmp_path / "mini", timeout=600)
+def _recipe(task: str, args: list[str], tmp_path, tiny_corpus: str) -> subprocess.CompletedProcess:
+    return run_recipe(task, args, tmp_path / "exp", tiny_corpus, timeout=600)
 
 
-def test_pr_recipe(tmp_path):
+def test_pr_recipe(tiny_corpus, tmp_path):
     small = ",,config.downstream_expert.modelrc.project_dim=16"
-    proc = _recipe("pr", ["--decoder", "beam", "--beam", "3", "--extra-overrides", QUICK + small], tmp_path)
+    proc = _recipe("pr", ["--decoder", "beam", "--beam", "3", "--extra-overrides", QUICK + small], tmp_path, tiny_corpus)
     assert proc.returncode == 0, proc.stderr[-3000:]
     exp = tmp_path / "exp" / "tiny" / "baseline_ws"
     metrics = json.load(open(exp / "test_results.json"))["metrics"]
@@ -29,10 +29,10 @@ def test_pr_recipe(tmp_path):
     assert (exp / "RESULTS.md").is_file() and "per_beam3" in (tmp_path / "exp" / "RESULTS.md").read_text()
 
 
-def test_asr_recipe_with_sentencepiece(tmp_path):
+def test_asr_recipe_with_sentencepiece(tiny_corpus, tmp_path):
     small = (",,config.downstream_expert.modelrc.project_dim=16,,config.downstream_expert.modelrc.hidden_size=16")
     proc = _recipe("asr", ["--unit", "sentencepiece", "--vocab-size", "60", "--decoder", "beam",
-                           "--extra-overrides", QUICK + small], tmp_path)
+                           "--extra-overrides", QUICK + small], tmp_path, tiny_corpus)
     assert proc.returncode == 0, proc.stderr[-3000:]
     exp = tmp_path / "exp" / "lang_bpe60" / "tiny" / "baseline_ws"
     metrics = json.load(open(exp / "test_results.json"))["metrics"]

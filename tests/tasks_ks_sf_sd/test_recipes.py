@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from testutil import REPO
+from testutil import REPO, run_recipe
 
 pytestmark = pytest.mark.slow
 
@@ -16,10 +16,7 @@ QUICK = ("config.runner.total_steps=4,,config.runner.eval_step=2,,config.runner.
 
 
 def _recipe(task: str, tmp_path, mini_dir: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = ["bash", f"egs/{task}/run.sh", "--mini-size", "tiny", "--mini-dir", mini_dir,
-           "--expdir", str(tmp_path / "exp"), "--nj", "1", "--extra-overrides", QUICK, *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+    return run_recipe(task, ["--extra-overrides", QUICK, *args], tmp_path / "exp", mini_dir)
 
 
 def _metrics(exp) -> dict:

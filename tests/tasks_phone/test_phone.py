@@ -8,30 +8,24 @@ import torch
 from testutil import run_cli
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    from speechbench.corpora.mini import prepare_mini
-    return prepare_mini(str(tmp_path_factory.mktemp("corpus")), size="tiny")
-
-
-def _datarc(tiny: str) -> str:
-    d = os.path.join(tiny, "read")
+def _datarc(data: str) -> str:
+    d = os.path.join(data, "read")
     return (f"config.downstream_expert.datarc.train={d}/train,,config.downstream_expert.datarc.dev={d}/dev,,"
             f"config.downstream_expert.datarc.test={d}/test,,config.runner.total_steps=8,,config.runner.eval_step=8,,"
             f"config.runner.save_step=8,,config.runner.log_step=4,,config.optimizer.lr=0.01")
 
 
-def test_cached_features_train_the_same_model(tiny, tmp_path):
+def test_cached_features_train_the_same_model(tiny_data, tmp_path):
     from speechbench.features.extract import main as extract
     dumps = []
     for split in ("train", "dev", "test"):
         out = str(tmp_path / "dump" / split)
-        assert extract(["--upstream", "baseline", "--data-dir", os.path.join(tiny, "read", split), "--out", out,
+        assert extract(["--upstream", "baseline", "--data-dir", os.path.join(tiny_data, "read", split), "--out", out,
                         "--dtype", "float32"]) == 0
         dumps.append(out)
-    live = run_cli(["-m", "train", "-n", "live", "-u", "baseline", "-d", "phone", "-o", _datarc(tiny)], cwd=str(tmp_path))
+    live = run_cli(["-m", "train", "-n", "live", "-u", "baseline", "-d", "phone", "-o", _datarc(tiny_data)], cwd=str(tmp_path))
     assert live.returncode == 0, live.stderr[-2000:]
-    cached = run_cli(["-m", "train", "-n", "cached", "-u", "baseline", "-d", "phone", "-o", _datarc(tiny),
+    cached = run_cli(["-m", "train", "-n", "cached", "-u", "baseline", "-d", "phone", "-o", _datarc(tiny_data),
                       "--feature_cache", ",".join(dumps)], cwd=str(tmp_path))
     assert cached.returncode == 0, cached.stderr[-2000:]
     a = torch.load(tmp_path / "result/downstream/live/states-8.ckpt", weights_only=True)["Downstream"]
@@ -56,11 +50,11 @@ def test_labels_follow_upstream_rate():
     assert at_320.tolist()[:5] == [1, 3, 5, 7, 9] and valid.tolist() == [True] * 5 + [False]
 
 
-def test_missing_alignment_file_is_named(tiny, tmp_path):
+def test_missing_alignment_file_is_named(tiny_data, tmp_path):
     from speechbench.data.kaldi_dir import DataDir
-    DataDir(os.path.join(tiny, "read", "train")).write(tmp_path / "train")
+    DataDir(os.path.join(tiny_data, "read", "train")).write(tmp_path / "train")
     os.unlink(tmp_path / "train" / "ali.scp")
     done = run_cli(["-m", "train", "-n", "x", "-u", "baseline", "-d", "phone", "-o",
-                    _datarc(tiny).replace(f"{tiny}/read/train", str(tmp_path / "train"))], cwd=str(tmp_path))
+                    _datarc(tiny_data).replace(f"{tiny_data}/read/train", str(tmp_path / "train"))], cwd=str(tmp_path))
     assert done.returncode == 2
     assert "ali.scp" in done.stderr and "Traceback" not in done.stderr

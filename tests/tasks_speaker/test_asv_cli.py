@@ -17,8 +17,8 @@ FAST = ("config.runner.total_steps=4,,config.runner.eval_step=2,,config.runner.l
 
 
 @pytest.mark.slow
-def test_train_and_evaluate(tiny, tmp_path):
-    asv = os.path.join(tiny, "asv")
+def test_train_and_evaluate(tiny_data, tmp_path):
+    asv = os.path.join(tiny_data, "asv")
     data = tmp_path / "data"
     assert hold_out_main(["--train", f"{asv}/train", "--out-train", str(data / "train"),
                           "--out-dev", str(data / "dev"), "--dev-speakers", "2"]) == 0

@@ -78,15 +78,15 @@ def test_trials_errors_name_file_and_line(tmp_path):
         read_trials(str(tmp_path / "missing"))
 
 
-def test_hold_out_speakers_is_speaker_disjoint(tiny, tmp_path):
-    speakers = hold_out_speakers(os.path.join(tiny, "asv", "train"), str(tmp_path / "tr"), str(tmp_path / "dev"), 2)
+def test_hold_out_speakers_is_speaker_disjoint(tiny_data, tmp_path):
+    speakers = hold_out_speakers(os.path.join(tiny_data, "asv", "train"), str(tmp_path / "tr"), str(tmp_path / "dev"), 2)
     train_spk = set(read_kv(tmp_path / "tr" / "utt2spk").values())
     dev_spk = set(read_kv(tmp_path / "dev" / "utt2spk").values())
     assert dev_spk == set(speakers) and len(speakers) == 2 and not train_spk & dev_spk and len(train_spk) == 6
     trials = read_trials(str(tmp_path / "dev" / "trials"), set(read_kv(tmp_path / "dev" / "wav.scp")))
     assert {y for *_, y in trials} == {0, 1}
     with pytest.raises(DataDirError, match="cannot hold out 7"):
-        hold_out_speakers(os.path.join(tiny, "asv", "train"), str(tmp_path / "a"), str(tmp_path / "b"), 7)
+        hold_out_speakers(os.path.join(tiny_data, "asv", "train"), str(tmp_path / "a"), str(tmp_path / "b"), 7)
 
 
 class Logger:
@@ -97,13 +97,13 @@ class Logger:
         self.values[tag] = value
 
 
-def test_test_scoring_matches_hand_computed_eer_and_min_dcf(tiny, tmp_path):
+def test_test_scoring_matches_hand_computed_eer_and_min_dcf(tiny_data, tmp_path):
     """Six disjoint pairs with cosines 0.9, 0.6, 0.3 (target) and 0.7, 0.2, 0.1 (nontarget).
     Accepting score >= 0.6 misses 1/3 targets and accepts 1/3 nontargets: EER = 1/3. With
     p_target 0.01 the cheapest threshold is 0.9 (miss 2/3, no false alarm): minDCF =
     0.01 * 2/3 / 0.01 = 2/3 (rejecting all costs 1, threshold 0.6 costs 33.3)."""
     test = str(tmp_path / "test")
-    shutil.copytree(os.path.join(tiny, "asv", "test"), test)
+    shutil.copytree(os.path.join(tiny_data, "asv", "test"), test)
     utts = sorted(read_kv(os.path.join(test, "wav.scp")))
     cosines = [0.9, 0.6, 0.3, 0.7, 0.2, 0.1]
     labels = [1, 1, 1, 0, 0, 0]
@@ -113,7 +113,7 @@ def test_test_scoring_matches_hand_computed_eer_and_min_dcf(tiny, tmp_path):
     for (a, b, _), c in zip(trials, cosines):
         embeddings[a] = torch.tensor([2.0, 0.0])
         embeddings[b] = torch.tensor([c, math.sqrt(1 - c * c)]) * 3
-    asv = os.path.join(tiny, "asv")
+    asv = os.path.join(tiny_data, "asv")
     config = {"datarc": {"train": f"{asv}/train", "dev": test, "test": test}, "modelrc": SMALL}
     expert = DownstreamExpert(4, config, str(tmp_path))
     expert.get_dataloader("test")
@@ -132,8 +132,8 @@ def test_cosine_scores():
     assert cosine_scores(emb, [("a", "b", 0), ("a", "c", 0), ("c", "a", 1)]).tolist() == [0.0, -1.0, -1.0]
 
 
-def test_dev_without_trials_names_the_file(tiny, tmp_path):
-    asv = os.path.join(tiny, "asv")
+def test_dev_without_trials_names_the_file(tiny_data, tmp_path):
+    asv = os.path.join(tiny_data, "asv")
     dev = str(tmp_path / "dev")
     shutil.copytree(os.path.join(asv, "train"), dev)
     config = {"datarc": {"train": f"{asv}/train", "dev": dev, "test": f"{asv}/test"}, "modelrc": SMALL}
@@ -142,12 +142,12 @@ def test_dev_without_trials_names_the_file(tiny, tmp_path):
         expert.get_dataloader("dev")
 
 
-def test_test_dir_needs_no_utt2spk(tiny, tmp_path):
+def test_test_dir_needs_no_utt2spk(tiny_data, tmp_path):
     test = str(tmp_path / "test")
-    shutil.copytree(os.path.join(tiny, "asv", "test"), test)
+    shutil.copytree(os.path.join(tiny_data, "asv", "test"), test)
     for name in ("utt2spk", "spk2utt"):
         os.unlink(os.path.join(test, name))
-    asv = os.path.join(tiny, "asv")
+    asv = os.path.join(tiny_data, "asv")
     config = {"datarc": {"train": f"{asv}/train", "dev": test, "test": test}, "modelrc": SMALL}
     batch = next(iter(DownstreamExpert(4, config, str(tmp_path)).get_dataloader("test")))
     assert set(batch[2]) == {-1} and set(batch[3]) == {None}

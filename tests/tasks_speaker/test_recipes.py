@@ -16,8 +16,8 @@ QUICK = quick_steps(4, batch_size=4)
 
 
 @pytest.mark.parametrize("task,metric", [("speaker", "test-acc"), ("asv", "test-EER")])
-def test_recipe_runs_every_stage_on_the_tiny_corpus(tiny, tmp_path, task, metric):
-    proc = run_recipe(task, ["--extra-overrides", QUICK], tmp_path / "exp", os.path.dirname(tiny))
+def test_recipe_runs_every_stage_on_the_tiny_corpus(tiny_data, tmp_path, task, metric):
+    proc = run_recipe(task, ["--extra-overrides", QUICK], tmp_path / "exp", os.path.dirname(tiny_data))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert stages_done(proc.stderr) == [0, 1, 2, 3, 4, 5]
     exp = tmp_path / "exp" / "tiny" / "baseline_ws"
@@ -27,7 +27,7 @@ def test_recipe_runs_every_stage_on_the_tiny_corpus(tiny, tmp_path, task, metric
     assert (exp / "log" / "train.log").is_file()
 
 
-def test_asv_recipe_on_three_voxceleb1_speakers_takes_a_dev_dir(tiny, tmp_path):
+def test_asv_recipe_on_three_voxceleb1_speakers_takes_a_dev_dir(tiny_data, tmp_path):
     db = make_tree(tmp_path / "vox")
     split = tmp_path / "vox" / "iden_split.txt"
     split.write_text("".join(x for x in split.read_text().splitlines(True) if "id10004" not in x))
@@ -35,11 +35,11 @@ def test_asv_recipe_on_three_voxceleb1_speakers_takes_a_dev_dir(tiny, tmp_path):
     data = os.path.join(REPO, "egs", "asv", "data", tag)
     args = ["--corpus", "voxceleb1", "--db", db, "--data-tag", tag, "--stop-stage", "1"]
     try:
-        proc = run_recipe("asv", args, tmp_path / "exp", os.path.dirname(tiny))
+        proc = run_recipe("asv", args, tmp_path / "exp", os.path.dirname(tiny_data))
         assert proc.returncode == 1
         assert "no --dev-speakers value works: give a dev set of your own with --dev-dir" in proc.stderr
-        proc = run_recipe("asv", [*args, "--dev-dir", os.path.join(tiny, "asv", "test")], tmp_path / "exp",
-                          os.path.dirname(tiny))
+        proc = run_recipe("asv", [*args, "--dev-dir", os.path.join(tiny_data, "asv", "test")], tmp_path / "exp",
+                          os.path.dirname(tiny_data))
         assert proc.returncode == 0, proc.stderr[-3000:]
         with open(os.path.join(data, "train", "utt2spk")) as f:
             assert {line.split()[1] for line in f} == {"id10001", "id10002", "id10003"}

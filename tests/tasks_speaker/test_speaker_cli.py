@@ -11,8 +11,8 @@ FAST = ("config.runner.total_steps=6,,config.runner.eval_step=3,,config.runner.l
         "config.downstream_expert.datarc.batch_size=8,,config.downstream_expert.datarc.max_train_seconds=1.5")
 
 
-def test_train_and_evaluate(tiny, tmp_path):
-    read = os.path.join(tiny, "read")
+def test_train_and_evaluate(tiny_data, tmp_path):
+    read = os.path.join(tiny_data, "read")
     dirs = ",,".join(f"config.downstream_expert.datarc.{s}={read}/{s}" for s in ("train", "dev", "test"))
     train = run_cli(["-m", "train", "-n", "sid", "-u", "baseline", "-d", "speaker", "-o", f"{dirs},,{FAST}"],
                     cwd=str(tmp_path))

@@ -16,8 +16,8 @@ SETTINGS = ("config.runner.total_steps=8,,config.runner.eval_step=100,,config.ru
 
 
 @pytest.mark.slow
-def test_resume_with_crops_is_exact(tiny, tmp_path):
-    read = os.path.join(tiny, "read")
+def test_resume_with_crops_is_exact(tiny_data, tmp_path):
+    read = os.path.join(tiny_data, "read")
     dirs = ",,".join(f"config.downstream_expert.datarc.{s}={read}/{s}" for s in ("train", "dev", "test"))
     for name in ("full", "part"):
         run = run_cli(["-m", "train", "-n", name, "-u", "baseline", "-d", "speaker", "--seed", "3",

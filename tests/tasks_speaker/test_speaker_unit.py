@@ -29,8 +29,8 @@ def _with_durations(src: str, dst: str, durations: dict[str, float]) -> str:
     return dst
 
 
-def test_crops_depend_only_on_seed_epoch_index(tiny, tmp_path):
-    src = os.path.join(tiny, "read", "train")
+def test_crops_depend_only_on_seed_epoch_index(tiny_data, tmp_path):
+    src = os.path.join(tiny_data, "read", "train")
     utts = list(read_kv(os.path.join(src, "utt2dur")))
     data = _with_durations(src, str(tmp_path / "train"), {u: 3.0 for u in utts})
     ds = SpeakerDataset(data, max_seconds=1.0, seed=5)
@@ -49,8 +49,8 @@ def test_crops_depend_only_on_seed_epoch_index(tiny, tmp_path):
     assert ds[3] == (utt, None, speaker, ds.crop(3))  # cached features are cut by the expert
 
 
-def test_short_utterances_are_not_cropped(tiny):
-    ds = SpeakerDataset(os.path.join(tiny, "read", "train"), max_seconds=100.0)
+def test_short_utterances_are_not_cropped(tiny_data):
+    ds = SpeakerDataset(os.path.join(tiny_data, "read", "train"), max_seconds=100.0)
     assert all(ds.crop(i) is None for i in range(len(ds)))
 
 
@@ -61,34 +61,34 @@ def test_crop_features_uses_upstream_rate():
     assert out[1] is feats[1]
 
 
-def _config(tiny: str, **datarc) -> dict:
-    read = os.path.join(tiny, "read")
+def _config(data: str, **datarc) -> dict:
+    read = os.path.join(data, "read")
     return {"datarc": {"train": f"{read}/train", "dev": f"{read}/dev", "test": f"{read}/test", **datarc}}
 
 
-def test_dev_speaker_unknown_to_train_is_one_clear_error(tiny, tmp_path):
+def test_dev_speaker_unknown_to_train_is_one_clear_error(tiny_data, tmp_path):
     dev = str(tmp_path / "dev")
-    shutil.copytree(os.path.join(tiny, "read", "dev"), dev)
+    shutil.copytree(os.path.join(tiny_data, "read", "dev"), dev)
     utt2spk = read_kv(os.path.join(dev, "utt2spk"))
     first = sorted(utt2spk)[0]
     utt2spk[first] = "stranger"
     write_kv(os.path.join(dev, "utt2spk"), utt2spk)
     os.unlink(os.path.join(dev, "spk2utt"))
-    expert = DownstreamExpert(8, _config(tiny, dev=dev), str(tmp_path))
+    expert = DownstreamExpert(8, _config(tiny_data, dev=dev), str(tmp_path))
     with pytest.raises(DataDirError) as err:
         expert.get_dataloader("dev")
     message = str(err.value)
     assert "\n" not in message and "utt2spk" in message and "'stranger'" in message and first in message
 
 
-def test_missing_utt2spk_names_the_file(tiny, tmp_path):
+def test_missing_utt2spk_names_the_file(tiny_data, tmp_path):
     train = str(tmp_path / "train")
-    shutil.copytree(os.path.join(tiny, "read", "train"), train)
+    shutil.copytree(os.path.join(tiny_data, "read", "train"), train)
     os.unlink(os.path.join(train, "utt2spk"))
     with pytest.raises(DataDirError, match="utt2spk"):
-        DownstreamExpert(8, _config(tiny, train=train), str(tmp_path))
+        DownstreamExpert(8, _config(tiny_data, train=train), str(tmp_path))
 
 
-def test_unknown_config_key_is_an_error(tiny, tmp_path):
+def test_unknown_config_key_is_an_error(tiny_data, tmp_path):
     with pytest.raises(ValueError, match="max_train_secs"):
-        DownstreamExpert(8, _config(tiny, max_train_secs=3), str(tmp_path))
+        DownstreamExpert(8, _config(tiny_data, max_train_secs=3), str(tmp_path))

@@ -24,12 +24,12 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from speechbench import registry
+from speechbench import contracts, registry
+from speechbench.features.source import FeatureSource, build_feature_source
 from speechbench.train import distributed
 from speechbench.train.checkpoint import (capture_rng, load_experiment, prune_step_checkpoints, restore_rng,
                                           save_checkpoint)
 from speechbench.train.config import complete_config, dump_config
-from speechbench.train.feature_source import CacheSource, UpstreamSource, select_feature
 from speechbench.train.featurizer import Featurizer
 from speechbench.train.optim import build_optimizer, build_scheduler
 from speechbench.upstream.options import parse_options
@@ -54,11 +54,20 @@ class MetricLogger:
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(logdir)
         self.latest: dict[str, float] = {}
+        self.parent: MetricLogger | None = None
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
         self.latest[tag] = float(value)
+        if self.parent is not None:
+            self.parent.latest[tag] = float(value)
         if self.writer is not None:
             self.writer.add_scalar(tag, value, step)
+
+    def scope(self) -> "MetricLogger":
+        """A logger writing to the same events whose ``latest`` holds only what goes through it."""
+        child = MetricLogger(None)
+        child.writer, child.parent = self.writer, self
+        return child
 
     def close(self) -> None:
         if self.writer is not None:
@@ -68,7 +77,7 @@ class MetricLogger:
 class Pipeline(nn.Module):
     """Feature source -> featurizer -> downstream expert; one module for DDP and checkpoints."""
 
-    def __init__(self, source: nn.Module, featurizer: Featurizer, expert: nn.Module) -> None:
+    def __init__(self, source: FeatureSource, featurizer: Featurizer, expert: nn.Module) -> None:
         super().__init__()
         self.source, self.featurizer, self.expert = source, featurizer, expert
 
@@ -89,6 +98,12 @@ class Progress:
     epoch: int = 0
     batch_in_epoch: int = 0
     records: dict = field(default_factory=dict)
+    best: float | None = None  # best dev value of the task's primary metric so far
+
+    @classmethod
+    def of(cls, state: dict) -> "Progress":
+        """The progress stored in an experiment checkpoint."""
+        return cls(state["Step"], state["Epoch"], state["BatchInEpoch"], state.get("Records") or {}, state.get("Best"))
 
 
 def _setup_logging(expdir: str | None, verbose: bool) -> None:
@@ -114,6 +129,8 @@ class Runner:
         self.args = args
         self.config = complete_config(config)
         self.resume = resume
+        self.progress = Progress.of(resume) if resume is not None else Progress()
+        self._rng_to_restore = resume["RNG"] if resume is not None else None  # restored once the first loader exists
         self.rank, self.world, device = distributed.init_from_env(args["device"])
         self.device = torch.device(device)
         self.main = self.rank == 0
@@ -130,59 +147,33 @@ class Runner:
     # ----------------------------------------------------------------- building
     def _build(self) -> tuple[Pipeline, list[int]]:
         a = self.args
-        if a.get("feature_cache"):
-            from speechbench.features.cache import FeatureCache
-            options = parse_options(a.get("upstream_options"))
-            caches = [FeatureCache(d, upstream=a["upstream"], upstream_ckpt=a.get("upstream_ckpt"),
-                                   upstream_options=options) for d in a["feature_cache"].split(",")]
-            source: nn.Module = CacheSource(caches)
-            meta = caches[0].meta
-            dims = list(meta["dims"])
-            layer = a.get("layer")
-            if layer is not None:
-                cached = list(meta["layers"])
-                if layer not in cached:
-                    raise ValueError(f"layer {layer} is not in the feature cache (cached layers: {cached})")
-                layer = cached.index(layer)
-        else:
-            upstream_cls = registry.expert_class("upstream", a["upstream"])
-            upstream = upstream_cls(a.get("upstream_ckpt"), **parse_options(a.get("upstream_options")))
-            upstream.to(self.device)
-            source = UpstreamSource(upstream, a.get("upstream_feature_selection", "hidden_states"),
-                                    trainable=a.get("upstream_trainable", False))
-            dims = self._probe_dims(upstream)
-            layer = a.get("layer")
-        featurizer = Featurizer(dims, layer=layer, layer_norm=self.config["featurizer"]["layer_norm"])
+        cache = a.get("feature_cache")
+        source = build_feature_source(a["upstream"], a.get("upstream_ckpt"), parse_options(a.get("upstream_options")),
+                                      cache_dirs=cache.split(",") if cache else None,
+                                      selection=a.get("upstream_feature_selection", "hidden_states"),
+                                      trainable=a.get("upstream_trainable", False), device=self.device)
+        layer = a.get("layer")
+        if layer is not None:
+            layer = source.layer_position(layer)
+        featurizer = Featurizer(source.dims, layer=layer, layer_norm=self.config["featurizer"]["layer_norm"])
         if layer is not None:
             featurizer.weights.requires_grad_(False)
         expert_cls = registry.expert_class("downstream", a["downstream"])
-        upstream_rate = source.downsample_rate if isinstance(source, CacheSource) \
-            else source.upstream.downsample_rate
         expert = expert_cls(featurizer.output_dim, self.config["downstream_expert"], self.expdir,
-                            upstream_rate=upstream_rate)
+                            upstream_rate=source.downsample_rate)
         pipeline = Pipeline(source, featurizer, expert).to(self.device)
-        return pipeline, dims
-
-    def _probe_dims(self, upstream: nn.Module) -> list[int]:
-        """Sizes of the selected hidden states, from one second of silence."""
-        upstream.eval()
-        with torch.inference_mode():
-            out = upstream([torch.zeros(16000, device=self.device)])
-        return [h.shape[-1] for h in select_feature(out, self.args.get("upstream_feature_selection", "hidden_states"))]
-
-    def _upstream_state(self) -> dict | None:
-        """Upstream weights go into our checkpoint when no file can rebuild them (random or fine-tuned)."""
-        source = self.pipeline.source
-        if isinstance(source, UpstreamSource) and (source.trainable or not self.args.get("upstream_ckpt")):
-            return source.upstream.state_dict()
-        return None
+        return pipeline, source.dims
 
     def _load_states(self, state: dict) -> None:
         p = self.pipeline
         p.featurizer.load_state_dict(state["Featurizer"])
-        p.expert.load_state_dict(state["Downstream"])
-        if state.get("Upstream") is not None and isinstance(p.source, UpstreamSource):
-            p.source.upstream.load_state_dict(state["Upstream"])
+        downstream = dict(state["Downstream"])
+        legacy_best = downstream.pop("best_dev", None)  # kept by the experts in checkpoints of older versions
+        if legacy_best is not None and "Best" not in state:
+            self.progress.best = legacy_best.item()
+        p.expert.load_state_dict(downstream)
+        if state.get("Upstream") is not None:
+            p.source.load_saved_state(state["Upstream"])
 
     # ----------------------------------------------------------------- checkpoints
     def _checkpoint(self, name: str, progress: Progress, optimizer, scheduler, scaler) -> None:
@@ -192,11 +183,11 @@ class Runner:
             "Args": self.args, "Config": self.config,
             "Downstream": self.pipeline.expert.state_dict(),
             "Featurizer": self.pipeline.featurizer.state_dict(),
-            "Upstream": self._upstream_state(),
+            "Upstream": self.pipeline.source.state_to_save(),
             "Optimizer": optimizer.state_dict(), "Scheduler": scheduler.state_dict(),
             "Scaler": scaler.state_dict() if scaler is not None else None,
             "Step": progress.step, "Epoch": progress.epoch, "BatchInEpoch": progress.batch_in_epoch,
-            "Records": progress.records, "RNG": capture_rng(),
+            "Records": progress.records, "Best": progress.best, "RNG": capture_rng(),
         }
         save_checkpoint(state, os.path.join(self.expdir, name))
         if name.startswith("states-"):
@@ -209,28 +200,44 @@ class Runner:
         p = self.pipeline
         head = [x for m in (p.featurizer, p.expert) for x in m.parameters() if x.requires_grad]
         groups = [{"params": head}]
-        if isinstance(p.source, UpstreamSource) and p.source.trainable:
-            groups.append({"params": list(p.source.upstream.parameters()),
+        upstream = p.source.trainable_parameters()
+        if upstream:
+            groups.append({"params": upstream,
                            "lr": opt["upstream_lr"] if opt["upstream_lr"] is not None else opt["lr"]})
         return groups
 
-    def _evaluate(self, split: str, logger: MetricLogger, step: int) -> list[str]:
-        """Run one split; returns the checkpoint names the expert asks to save."""
+    def _loader(self, split: str):
+        """The expert's loader of ``split``, checked for exact resume; audio is skipped when the source has no use for it."""
+        loader = self.pipeline.expert.get_dataloader(split)
+        contracts.check_dataloader(loader, f"downstream '{self.args['downstream']}', split {split}")
+        loader.dataset.load_audio = self.pipeline.source.needs_audio
+        return loader
+
+    def _evaluate(self, split: str, logger: MetricLogger, step: int) -> dict[str, float]:
+        """Run one split; returns the metrics the expert logged for it."""
         expert = self.pipeline.expert
-        loader = expert.get_dataloader(split)
-        self._use_cache_in(loader)
+        loader = self._loader(split)
         self.pipeline.eval()
         records: dict = {}
         with torch.no_grad():
             for batch in tqdm(loader, desc=f"eval {split}", leave=False, disable=not self.main, file=sys.stderr):
                 self.pipeline(split, batch, records)
-        names = expert.log_records(split, records, logger, step) or []
+        scope = logger.scope()
+        expert.log_records(split, records, scope, step)
         self.pipeline.train()
-        return names
+        return scope.latest
 
-    def _use_cache_in(self, loader) -> None:
-        if isinstance(self.pipeline.source, CacheSource) and hasattr(loader.dataset, "load_audio"):
-            loader.dataset.load_audio = False
+    def _improves_dev(self, metrics: dict[str, float], progress: Progress) -> bool:
+        """Whether dev beats the best so far on the task's primary metric (then remembered)."""
+        name, direction = self.pipeline.expert.METRIC
+        value = contracts.metric_value(metrics, "dev", name)
+        if value is None:
+            raise contracts.ContractError(f"downstream '{self.args['downstream']}' declares METRIC {name!r} but logged "
+                                          f"no dev-{name} (logged: {sorted(metrics)})")
+        if not contracts.is_improvement(value, progress.best, direction):
+            return False
+        progress.best = value
+        return True
 
     def _lock_expdir(self) -> None:
         """One training run per experiment dir: a second one would interleave checkpoints."""
@@ -257,14 +264,13 @@ class Runner:
         scheduler = build_scheduler(optimizer, self.config["scheduler"], rc["total_steps"])
         use_amp = rc["amp"] and self.device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        progress = Progress()
+        progress = self.progress
         if self.resume is not None:
             r = self.resume
             optimizer.load_state_dict(r["Optimizer"])
             scheduler.load_state_dict(r["Scheduler"])
             if scaler is not None and r.get("Scaler"):
                 scaler.load_state_dict(r["Scaler"])
-            progress = Progress(r["Step"], r["Epoch"], r["BatchInEpoch"], r.get("Records") or {})
             log.info("resuming from %s at step %d", r["path"], progress.step)
         if self.world > 1:
             model = DistributedDataParallel(self.pipeline, find_unused_parameters=False)
@@ -273,8 +279,7 @@ class Runner:
             with atomic_open(os.path.join(self.expdir, "args.yaml"), "w") as f:
                 json.dump(self.args, f, indent=1)
         logger = MetricLogger(self.expdir if self.main else None)
-        loader = self.pipeline.expert.get_dataloader("train")
-        self._use_cache_in(loader)
+        loader = self._loader("train")
         sampler = loader.batch_sampler
         params = [x for g in groups for x in g["params"]]
         self.pipeline.train()
@@ -283,16 +288,15 @@ class Runner:
         accum, micro = rc["gradient_accumulate_steps"], 0
         started = time.time()
         while progress.step < rc["total_steps"]:
-            if hasattr(sampler, "set_epoch"):
-                sampler.set_epoch(progress.epoch)
-                if progress.batch_in_epoch:
-                    sampler.skip(progress.batch_in_epoch)
-            if hasattr(loader.dataset, "set_epoch"):  # per-epoch randomness (crops) seeded by epoch
+            sampler.set_epoch(progress.epoch)
+            if progress.batch_in_epoch:
+                sampler.skip(progress.batch_in_epoch)
+            if hasattr(loader.dataset, "set_epoch"):  # optional: per-epoch randomness (crops) seeded by epoch
                 loader.dataset.set_epoch(progress.epoch)
             batches = iter(loader)
-            if self.resume is not None:  # after the iterator is made: its creation draws from the RNG
-                restore_rng(self.resume["RNG"])
-                self.resume = None
+            if self._rng_to_restore is not None:  # after the iterator is made: its creation draws from the RNG
+                restore_rng(self._rng_to_restore)
+                self._rng_to_restore = None
             for batch in batches:
                 progress.batch_in_epoch += 1
                 with torch.autocast("cuda", enabled=use_amp):
@@ -348,7 +352,9 @@ class Runner:
         names: list[str] = []
         if (step % rc["eval_step"] == 0 or step == rc["total_steps"]) and self.main:
             for split in rc["eval_dataloaders"]:  # rank 0 scores whole splits; the others wait
-                names += self._evaluate(split, logger, step)
+                metrics = self._evaluate(split, logger, step)
+                if split == "dev" and self._improves_dev(metrics, progress):
+                    names.append("best-states-dev.ckpt")
         distributed.barrier()
         if step % rc["save_step"] == 0 or step == rc["total_steps"]:
             names.append(f"states-{step}.ckpt")
@@ -359,7 +365,7 @@ class Runner:
     def evaluate(self, split: str, checkpoint_path: str | None) -> dict:
         """Score one split and write ``<expdir>/<split>_results.json``."""
         logger = MetricLogger(None)
-        step = self.resume["Step"] if self.resume else 0
+        step = self.progress.step
         self._evaluate(split, logger, step)
         result = {"split": split, "metrics": logger.latest, "checkpoint": checkpoint_path, "step": step,
                   "upstream": self.args["upstream"], "downstream": self.args["downstream"],

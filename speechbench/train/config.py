@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from speechbench.config_sections import ConfigError, merge_section
 from speechbench.utils_io import atomic_open
 
 RUNNER_DEFAULTS: dict[str, Any] = {
@@ -29,10 +30,6 @@ SCHEDULER_DEFAULTS: dict[str, Any] = {"name": "none", "num_warmup_steps": 0}
 FEATURIZER_DEFAULTS: dict[str, Any] = {"layer_norm": False}
 SECTIONS = {"runner": RUNNER_DEFAULTS, "optimizer": OPTIMIZER_DEFAULTS,
             "scheduler": SCHEDULER_DEFAULTS, "featurizer": FEATURIZER_DEFAULTS}
-
-
-class ConfigError(ValueError):
-    """A config file or override that cannot be used as written."""
 
 
 def load_config(path: str) -> dict:
@@ -92,17 +89,6 @@ def complete_config(config: dict) -> dict:
         config[name] = merge_section(config.get(name), defaults, f"config section '{name}'")
     config.setdefault("downstream_expert", {})
     return config
-
-
-def merge_section(section: dict | None, defaults: dict, where: str) -> dict:
-    """``defaults`` updated by ``section``; a key not in ``defaults`` is an error naming ``where``."""
-    section = section or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where} must be a mapping")
-    unknown = sorted(set(section) - set(defaults))
-    if unknown:
-        raise ConfigError(f"unknown keys in {where}: {unknown}; valid: {sorted(defaults)}")
-    return {**defaults, **section}
 
 
 def dump_config(config: dict, path: str) -> None:

@@ -32,7 +32,7 @@ from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_fe
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
 from speechbench.downstream.asv.trials import LABELS, Trial, read_trials
 from speechbench.metrics.verification import verification_metrics
-from speechbench.train.config import merge_section
+from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 10,
@@ -53,6 +53,8 @@ def cosine_scores(embeddings: dict[str, torch.Tensor], trials: list[Trial]) -> n
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("EER", "min")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
@@ -66,7 +68,6 @@ class DownstreamExpert(nn.Module):
                                modelrc["embedding_size"])
         self.loss = MarginSoftmax(modelrc["embedding_size"], len(self.speakers), modelrc["loss"],
                                   float(modelrc["scale"]), float(modelrc["margin"]))
-        self.register_buffer("best_dev", torch.tensor(float("inf")))
 
     def _dataset(self, split: str) -> SpeakerDataset:
         if split not in self.datasets:
@@ -98,11 +99,11 @@ class DownstreamExpert(nn.Module):
         records.setdefault("correct", []).extend((cos.argmax(-1) == target).tolist())
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         if split == "train":
             logger.add_scalar("train-loss", float(np.mean(records["loss"])), global_step)
             logger.add_scalar("train-acc", float(np.mean(records["correct"])), global_step)
-            return []
+            return
         self._dataset(split)  # loads the trials
         trials = self.trials[split]
         scores = cosine_scores(dict(records["embeddings"]), trials)
@@ -113,7 +114,3 @@ class DownstreamExpert(nn.Module):
             names = {v: k for k, v in LABELS.items()}
             with atomic_open(os.path.join(self.expdir, "test_scores.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{a} {b} {s:.6f} {names[y]}\n" for (a, b, y), s in zip(trials, scores))
-        if split == "dev" and result.eer < self.best_dev.item():
-            self.best_dev.fill_(result.eer)
-            return ["best-states-dev.ckpt"]
-        return []

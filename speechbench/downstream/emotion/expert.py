@@ -25,7 +25,7 @@ from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, per_class_accuracy
-from speechbench.train.config import merge_section
+from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 SPLITS = ("train", "dev", "test")
@@ -50,6 +50,8 @@ class EmotionDataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
         self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "emotion datarc")
@@ -67,7 +69,6 @@ class DownstreamExpert(nn.Module):
             if os.path.isdir(self.datarc[split]):
                 self._dataset(split)
         self.model = UtteranceClassifier(upstream_dim, len(self.classes), **modelrc)
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> EmotionDataset:
         if split not in self.datasets:
@@ -91,7 +92,7 @@ class DownstreamExpert(nn.Module):
         records.setdefault("true", []).extend(labels)
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         acc = accuracy(records["pred"], records["true"])
         recalls = per_class_accuracy(records["pred"], records["true"], len(self.classes))
         logger.add_scalar(f"{split}-acc", acc, global_step)
@@ -101,7 +102,3 @@ class DownstreamExpert(nn.Module):
             rows = sorted(zip(records["utt"], records["pred"], records["true"]))
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
-        if split == "dev" and acc > self.best_dev.item():
-            self.best_dev.fill_(acc)
-            return ["best-states-dev.ckpt"]
-        return []

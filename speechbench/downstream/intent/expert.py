@@ -29,7 +29,7 @@ from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, joint_accuracy
-from speechbench.train.config import merge_section
+from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 SPLITS = ("train", "dev", "test")
@@ -76,6 +76,8 @@ def load_classes(classes: object, slots: list[str]) -> dict[str, list[str]] | No
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
         self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "intent datarc")
@@ -98,7 +100,6 @@ class DownstreamExpert(nn.Module):
                 self._dataset(split)
         self.model = UtteranceClassifier(upstream_dim, len(self.intents) if self.joint else sum(self.sizes),
                                          **modelrc)
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> IntentDataset:
         if split not in self.datasets:
@@ -140,7 +141,7 @@ class DownstreamExpert(nn.Module):
         records.setdefault("true", []).extend(target.tolist())
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         pred, true = np.array(records["pred"]), np.array(records["true"])
         acc = joint_accuracy(pred, true)
         logger.add_scalar(f"{split}-acc", acc, global_step)
@@ -152,7 +153,3 @@ class DownstreamExpert(nn.Module):
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {' '.join(self.classes[s][p] for s, p in zip(self.slots, ps))}\n"
                              for u, ps in rows)
-        if split == "dev" and acc > self.best_dev.item():
-            self.best_dev.fill_(acc)
-            return ["best-states-dev.ckpt"]
-        return []

@@ -20,7 +20,7 @@ from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.frames import labels_at_upstream_rate
 from speechbench.downstream._modules.pooling import pad_features
-from speechbench.train.config import merge_section
+from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "alignment": "ali.scp",
@@ -66,6 +66,8 @@ class AlignedDataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
@@ -79,7 +81,6 @@ class DownstreamExpert(nn.Module):
         self.model = nn.Sequential(nn.Dropout(modelrc["dropout"]), nn.Linear(upstream_dim, num_classes)) if not hidden \
             else nn.Sequential(nn.Linear(upstream_dim, hidden), nn.ReLU(), nn.Dropout(modelrc["dropout"]),
                                nn.Linear(hidden, num_classes))
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> AlignedDataset:
         if split not in self.datasets:
@@ -111,7 +112,7 @@ class DownstreamExpert(nn.Module):
                 records.setdefault("predictions", []).append((utt, pred[:n].tolist()))
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         accuracy = sum(records["correct"]) / max(1, sum(records["frames"]))
         logger.add_scalar(f"{split}-acc", accuracy, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
@@ -119,7 +120,3 @@ class DownstreamExpert(nn.Module):
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 for utt, pred in sorted(records["predictions"]):
                     f.write(f"{utt} {' '.join(self.table.get(p, str(p)) for p in pred)}\n")
-        if split == "dev" and accuracy > self.best_dev.item():
-            self.best_dev.fill_(accuracy)
-            return ["best-states-dev.ckpt"]
-        return []

@@ -21,5 +21,8 @@ USAGE = ("the std task trains nothing (query-by-example DTW on frozen features),
 class DownstreamExpert(nn.Module):
     """Refuses to be built, naming the scoring entry point."""
 
+    METRIC = ("mtwv", "max")
+    SCORED_BY = "python -m speechbench.downstream.std.score"
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         raise ValueError(USAGE)

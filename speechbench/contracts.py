@@ -21,7 +21,8 @@ Downstream (``speechbench/downstream/<name>/expert.py`` defines ``DownstreamExpe
   ``upstream_rate``, input samples per feature frame);
 * ``METRIC = (name, "max" | "min")``: the primary metric, logged as ``<split>-<name>`` (a
   ``<name>_<qualifier>`` form such as ``wer_beam5`` counts too). The runner keeps
-  ``best-states-dev.ckpt`` by it and the report ranks upstreams by it;
+  ``best-states-dev.ckpt`` by it and the report ranks upstreams by it; ``OTHER_METRICS``
+  (optional, ``{name: direction}``) gives the direction of the other metrics it logs;
 * ``get_dataloader(split)``: batches ``(utt_ids, wavs, *labels)``; its batch sampler is a
   :class:`ResumableBatchSampler` and its dataset has ``load_audio`` (see :class:`TaskDataset`);
   ``speechbench.data.loader.make_dataloader`` gives both;
@@ -41,6 +42,7 @@ from torch import nn
 
 SAMPLE_RATE = 16000  # of every waveform an upstream receives
 DIRECTIONS = ("max", "min")  # of a metric: higher is better, lower is better
+COMMON_METRICS = {"loss": "min"}  # metrics any task may log, with their direction
 
 
 class ContractError(TypeError):
@@ -169,6 +171,8 @@ def check_downstream_class(cls: Any, where: str) -> None:
     if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
         raise ContractError(f"{where}: DownstreamExpert must be a torch.nn.Module subclass")
     check_metric(getattr(cls, "METRIC", None), where)
+    for other in getattr(cls, "OTHER_METRICS", {}).items():
+        check_metric(other, f"{where} (OTHER_METRICS)")
     if getattr(cls, "SCORED_BY", None):
         return
     problems = [f"{m}(...)" for m in _missing_methods(cls, _DOWNSTREAM_METHODS)]

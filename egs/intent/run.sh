@@ -37,7 +37,7 @@ else
       # from the corpus's command set, so unseen dev/test values score as errors.
       classes=$PWD/$data/classes.yaml
       mkdir -p "$data"
-      [ -f "$classes" ] || python -m speechbench.downstream.intent.prepare_mini --out "$classes"
+      [ -f "$classes" ] || python -m speechbench.corpora.mini.intents --out "$classes"
       extra_overrides="config.downstream_expert.datarc.classes=$classes${extra_overrides:+,,$extra_overrides}" ;;
     fluent_commands)
       if stage_begin 1 "Fluent Speech Commands data from $db" "$db/data"; then

@@ -23,7 +23,8 @@ import sys
 from typing import Mapping, Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
 
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
 COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")

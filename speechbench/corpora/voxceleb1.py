@@ -32,9 +32,9 @@ import sys
 from typing import Iterable, Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.audio import AudioError
-from speechbench.data.kaldi_dir import DataDirError, compute_utt2dur, spk2utt_from_utt2spk, write_kv
-from speechbench.downstream.asv.trials import Trial, hold_out_speakers, write_trials
+from speechbench.data.audio import AudioError, compute_utt2dur
+from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
+from speechbench.data.trials import Trial, hold_out_speakers, write_trials
 
 WAV_ROOTS = ("wav", "dev/wav", "test/wav", "vox1_dev_wav/wav", "vox1_test_wav/wav")
 IDEN_SETS = {"1": "train", "2": "dev", "3": "test"}

@@ -23,7 +23,7 @@ import soundfile
 import torch
 import torchaudio.functional as AF
 
-from speechbench.data.kaldi_dir import DataDir
+from speechbench.data.kaldi_dir import DataDir, write_kv
 
 log = logging.getLogger(__name__)
 
@@ -242,3 +242,14 @@ class AudioReader:
             _, start, end = self._segments[utt]
             return end - start
         return audio_duration(self.spec(utt), utt)
+
+
+def compute_utt2dur(data_dir: str | os.PathLike) -> dict[str, float]:
+    """Write ``utt2dur`` (seconds): from segments, else audio headers (no full decode)."""
+    dd = DataDir(data_dir)
+    if dd.has("segments"):
+        durs = {utt: end - start for utt, (_, start, end) in dd.segments().items()}
+    else:
+        durs = {utt: audio_duration(spec, utt) for utt, spec in dd.file("wav.scp").items()}
+    write_kv(os.path.join(dd.path, "utt2dur"), {u: f"{d:.4f}" for u, d in durs.items()})
+    return durs

@@ -283,16 +283,3 @@ def split_data_dir(src: str | os.PathLike, nj: int, out_root: str | os.PathLike 
         dd.write(part, utts[lo:hi])
         parts.append(part)
     return parts
-
-
-def compute_utt2dur(data_dir: str | os.PathLike) -> dict[str, float]:
-    """Write ``utt2dur`` (seconds): from segments, else audio headers (no full decode)."""
-    from speechbench.data.audio import audio_duration  # audio depends on this module
-
-    dd = DataDir(data_dir)
-    if dd.has("segments"):
-        durs = {utt: end - start for utt, (_, start, end) in dd.segments().items()}
-    else:
-        durs = {utt: audio_duration(spec, utt) for utt, spec in dd.file("wav.scp").items()}
-    write_kv(os.path.join(dd.path, "utt2dur"), {u: f"{d:.4f}" for u, d in durs.items()})
-    return durs

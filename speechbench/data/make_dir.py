@@ -17,8 +17,8 @@ import re
 import sys
 from typing import Mapping, Sequence
 
-from speechbench.data.audio import AudioError
-from speechbench.data.kaldi_dir import DataDirError, compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import AudioError, compute_utt2dur
+from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import check_data_dir
 
 log = logging.getLogger(__name__)

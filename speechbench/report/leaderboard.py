@@ -12,7 +12,7 @@ best upstream *on this leaderboard*, so the scores rank the upstreams shown here
 comparable with superbbenchmark.org numbers. An upstream's score is the mean over the tasks
 where it has a result and the task is normalisable (fbank ran, and some upstream beats
 it); the table says how many tasks that is. SUPERB averages several metrics within a
-task first; we use the one primary metric per task (``metrics.PRIMARY``).
+task first; we use the one primary metric per task (each downstream's ``METRIC``).
 """
 from __future__ import annotations
 

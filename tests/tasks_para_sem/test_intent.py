@@ -13,7 +13,7 @@ import yaml
 
 from speechbench.data.kaldi_dir import DataDir, DataDirError, read_kv, write_kv
 from speechbench.downstream.intent.expert import DownstreamExpert
-from speechbench.downstream.intent.prepare_mini import main as write_mini_classes, mini_classes
+from speechbench.corpora.mini.intents import main as write_mini_classes, mini_classes
 from testutil import run_cli
 
 

@@ -11,7 +11,7 @@ import torch
 from speechbench.data.kaldi_dir import DataDirError, read_kv
 from speechbench.downstream.asv.expert import DownstreamExpert, cosine_scores
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
-from speechbench.downstream.asv.trials import hold_out_speakers, make_trials, read_trials, write_trials
+from speechbench.data.trials import hold_out_speakers, make_trials, read_trials, write_trials
 
 SMALL = {"input_size": 8, "channels": 8, "stats_channels": 12, "embedding_size": 6}
 

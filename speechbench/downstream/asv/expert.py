@@ -4,7 +4,7 @@ Data dir files beyond ``wav.scp``: train needs ``utt2spk`` (the training speaker
 test need ``trials`` (``utt1 utt2 target|nontarget``, both utterances in the dir; their
 ``utt2spk`` is not read). ``utt2dur`` saves reading audio headers for bucketing, crops and
 the ``datarc.min_train_seconds`` filter (SUPERB drops training utterances shorter than 2 s).
-Dev speakers should be disjoint from train: ``python -m speechbench.downstream.asv.trials``
+Dev speakers should be disjoint from train: ``python -m speechbench.data.trials``
 holds out whole training speakers and writes their trials, so the best checkpoint is never
 chosen on the test trials.
 
@@ -30,7 +30,7 @@ from torch import nn
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
-from speechbench.downstream.asv.trials import LABELS, Trial, read_trials
+from speechbench.data.trials import LABELS, Trial, read_trials
 from speechbench.metrics.verification import verification_metrics
 from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
@@ -54,6 +54,7 @@ def cosine_scores(embeddings: dict[str, torch.Tensor], trials: list[Trial]) -> n
 
 class DownstreamExpert(nn.Module):
     METRIC = ("EER", "min")
+    OTHER_METRICS = {"minDCF": "min"}
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:

@@ -51,6 +51,7 @@ class EmotionDataset(UtteranceDataset):
 
 class DownstreamExpert(nn.Module):
     METRIC = ("acc", "max")
+    OTHER_METRICS = {"ua": "max"}
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()

@@ -105,6 +105,7 @@ class QADataset(UtteranceDataset):
 
 class DownstreamExpert(nn.Module):
     METRIC = ("ff1", "max")
+    OTHER_METRICS = {"aos": "max"}
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:

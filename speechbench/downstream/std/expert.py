@@ -22,6 +22,7 @@ class DownstreamExpert(nn.Module):
     """Refuses to be built, naming the scoring entry point."""
 
     METRIC = ("mtwv", "max")
+    OTHER_METRICS = {"atwv": "max", "cnxe": "min", "mincnxe": "min"}
     SCORED_BY = "python -m speechbench.downstream.std.score"
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:

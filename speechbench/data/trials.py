@@ -6,7 +6,7 @@ VoxCeleb1), the data stage moves a few whole training speakers into a dev dir an
 generates a balanced trial list over them, so the best checkpoint is chosen on speakers
 the head never trained on, and never on the test trials.
 
-    python -m speechbench.downstream.asv.trials --train SRC --out-train DIR --out-dev DIR \
+    python -m speechbench.data.trials --train SRC --out-train DIR --out-dev DIR \
         [--dev-speakers 4] [--seed 0]
 """
 from __future__ import annotations

@@ -23,11 +23,11 @@ import soundfile
 import torch
 import torchaudio.functional as AF
 
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.kaldi_dir import DataDir, write_kv
 
 log = logging.getLogger(__name__)
 
-TARGET_SR = 16000
 # Kaldi's extract-segments tolerates segments that end this far past the recording.
 MAX_SEGMENT_OVERSHOOT = 0.5
 
@@ -135,7 +135,7 @@ def _finish(data: np.ndarray, sr: int, spec: str, utt: str, target_sr: int) -> t
     return wav
 
 
-def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = TARGET_SR, *,
+def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = SAMPLE_RATE, *,
                start: float = 0.0, end: float | None = None) -> torch.Tensor:
     """Load one ``wav.scp`` value as a 1-D float32 tensor at ``target_sr`` (mono).
 
@@ -181,7 +181,7 @@ def audio_duration(path_or_spec: str, utt: str = "?") -> float:
             raise _fail(utt, spec, f"cannot read audio header ({e})",
                         "the file is corrupt or not audio: re-export it") from None
         return info.frames / info.samplerate
-    return load_audio(spec, utt).numel() / TARGET_SR
+    return load_audio(spec, utt).numel() / SAMPLE_RATE
 
 
 class AudioReader:
@@ -190,7 +190,7 @@ class AudioReader:
     Consecutive segments of one piped/archived recording share a single decode.
     """
 
-    def __init__(self, data_dir: str, target_sr: int = TARGET_SR) -> None:
+    def __init__(self, data_dir: str, target_sr: int = SAMPLE_RATE) -> None:
         self.dd = DataDir(data_dir)
         self.target_sr = target_sr
         self._wav = self.dd.file("wav.scp")

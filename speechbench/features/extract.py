@@ -30,14 +30,14 @@ import numpy as np
 import torch
 
 from speechbench import registry
+from speechbench.checkpoints.safe_load import CheckpointError
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.audio import AudioError, AudioReader
 from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
-from speechbench.checkpoints.safe_load import CheckpointError
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
 from speechbench.utils_io import atomic_open
 
-SAMPLE_RATE = 16000
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 

@@ -19,15 +19,15 @@ import numpy as np  # noqa: E402
 from speechbench.report.collect import Run  # noqa: E402
 from speechbench.report.leaderboard import SCALE, Leaderboard  # noqa: E402
 from speechbench.report.metrics import arrow, display_metric, format_value, metric_name  # noqa: E402
+from speechbench.utils_io import atomic_open  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 
 def _save(fig, path: str) -> str:
-    tmp = f"{path}.tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 

@@ -1,4 +1,4 @@
-"""Upstream options from the command line: ``key=value,key=value``."""
+"""Upstream options from the command line (``key=value,key=value``) and the values they hold."""
 from __future__ import annotations
 
 from typing import Any
@@ -17,3 +17,10 @@ def parse_options(text: str | None) -> dict[str, Any]:
             raise ValueError(f"upstream option '{item}' has no '=': write key=value")
         options[key.strip()] = yaml.safe_load(value)
     return options
+
+
+def as_bool(value: Any) -> bool:
+    """A flag given as a bool, a number or a string (``1``, ``true``, ``yes``, ``on``; any case)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import ConfigError, check_sections, merge_section
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
@@ -27,7 +28,6 @@ from speechbench.downstream._modules.ctc import greedy_decode, prefix_beam_searc
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream._modules.units import Tokenizer, UnknownSymbolError, load_tokenizer
 from speechbench.metrics.error_rate import char_tokens, error_rate, write_sclite_report
-from speechbench.config_sections import ConfigError, check_sections, merge_section
 from speechbench.utils_io import atomic_open
 
 log = logging.getLogger("speechbench")

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from speechbench.config_sections import merge_section
 from speechbench.downstream._modules.ctc_task import CTCExpert
 from speechbench.downstream.asr.lm import ArpaLM, LMFusion
 from speechbench.downstream.asr.specaug import SPECAUG, SpecAugment
-from speechbench.config_sections import merge_section
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "unit": "char",
           "tokens": "data/lang_char/tokens.txt", "spm_model": None, "batch_size": 32, "num_workers": 0, "seed": 0}

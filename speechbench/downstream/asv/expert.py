@@ -27,12 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import merge_section
 from speechbench.data.loader import make_dataloader
+from speechbench.data.trials import LABELS, Trial, read_trials
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
-from speechbench.data.trials import LABELS, Trial, read_trials
 from speechbench.metrics.verification import verification_metrics
-from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 10,

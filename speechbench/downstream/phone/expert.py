@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import merge_section
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.frames import labels_at_upstream_rate
 from speechbench.downstream._modules.pooling import pad_features
-from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "alignment": "ali.scp",

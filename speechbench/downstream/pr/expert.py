@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from speechbench.downstream._modules.ctc_task import CTCExpert
 from speechbench.config_sections import merge_section
+from speechbench.downstream._modules.ctc_task import CTCExpert
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "tokens": "data/lang_phone/tokens.txt",
           "batch_size": 16, "num_workers": 0, "seed": 0}

@@ -31,16 +31,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from speechbench.config_sections import merge_section
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream.qa.model import PAD, UNK, SpanHead, best_spans
 from speechbench.metrics.span import span_scores
-from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
-SAMPLE_RATE = 16000
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 8,
           "max_answer_seconds": 5.0, "min_word_count": 1, "num_workers": 0, "seed": 0}
 MODELRC = {"hidden_size": 64, "conv_layers": 5, "dropout": 0.1}

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import merge_section
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import UtterancePooling, pad_features
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
-from speechbench.config_sections import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 8,

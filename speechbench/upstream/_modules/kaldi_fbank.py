@@ -16,7 +16,8 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torchaudio.compliance import kaldi
 
-SAMPLE_RATE = 16000
+from speechbench.contracts import SAMPLE_RATE
+
 WINDOW_TYPE = "hamming"
 CMVN_EPS = 1e-10
 

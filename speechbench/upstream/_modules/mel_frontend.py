@@ -24,7 +24,8 @@ import torch
 import torchaudio
 from torch import nn
 
-SAMPLE_RATE = 16000
+from speechbench.contracts import SAMPLE_RATE
+
 EPS = 1e-10
 _FEAT_TYPES = ("mel", "linear", "mfcc")
 

@@ -24,17 +24,13 @@ import torchaudio
 import yaml
 from torchaudio.compliance import kaldi
 
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.upstream.base import UpstreamBase, upstream_output
+from speechbench.upstream.options import as_bool
 
 FEATURES = ("fbank", "mfcc", "mel", "linear")
 DEFAULTS: dict[str, Any] = {"feature": "fbank", "num_mel_bins": 80, "num_ceps": 13, "delta": 0,
                             "cmvn": False, "dither": 0.0}
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 class UpstreamExpert(UpstreamBase):
@@ -55,12 +51,12 @@ class UpstreamExpert(UpstreamBase):
         if config["feature"] not in FEATURES:
             raise ValueError(f"baseline upstream: feature '{config['feature']}' is not one of {FEATURES}")
         config.update(num_mel_bins=int(config["num_mel_bins"]), num_ceps=int(config["num_ceps"]),
-                      delta=int(config["delta"]), cmvn=_as_bool(config["cmvn"]), dither=float(config["dither"]))
+                      delta=int(config["delta"]), cmvn=as_bool(config["cmvn"]), dither=float(config["dither"]))
         if config["delta"] not in (0, 1, 2):
             raise ValueError("baseline upstream: delta must be 0, 1 or 2")
         self.config = config
         if config["feature"] == "mel":
-            self.transform = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160,
+            self.transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=400, hop_length=160,
                                                                   n_mels=config["num_mel_bins"])
         elif config["feature"] == "linear":
             self.transform = torchaudio.transforms.Spectrogram(n_fft=400, hop_length=160)
@@ -72,10 +68,10 @@ class UpstreamExpert(UpstreamBase):
             if len(wav) < 400:
                 raise ValueError(f"baseline upstream: utterance of {len(wav)} samples is shorter than one 25 ms window")
             if c["feature"] == "fbank":
-                x = kaldi.fbank(wav[None], num_mel_bins=c["num_mel_bins"], dither=c["dither"], sample_frequency=16000)
+                x = kaldi.fbank(wav[None], num_mel_bins=c["num_mel_bins"], dither=c["dither"], sample_frequency=SAMPLE_RATE)
             else:
                 x = kaldi.mfcc(wav[None], num_mel_bins=c["num_mel_bins"], num_ceps=c["num_ceps"],
-                               dither=c["dither"], sample_frequency=16000)
+                               dither=c["dither"], sample_frequency=SAMPLE_RATE)
         else:
             x = torch.log(self.transform(wav) + 1e-10).transpose(0, 1)
         if c["delta"]:

@@ -24,6 +24,7 @@ from torch import nn
 
 from speechbench.checkpoints import load_checkpoint
 from speechbench.checkpoints.safe_load import check_state_dict
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.upstream.base import UpstreamBase, upstream_output
 
 N_MELS = 40
@@ -43,7 +44,7 @@ class UpstreamExpert(UpstreamBase):
             hidden_size, num_layers = file["config"]["hidden_size"], file["config"]["num_layers"]
             state = file["model"]
         self.config = {"hidden_size": int(hidden_size), "num_layers": int(num_layers)}
-        self.mel = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160, n_mels=N_MELS)
+        self.mel = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=400, hop_length=160, n_mels=N_MELS)
         hidden = self.config["hidden_size"]
         self.input_proj = nn.Linear(N_MELS, hidden)
         self.layers = nn.ModuleList(nn.Sequential(nn.Linear(hidden, hidden), nn.Tanh())

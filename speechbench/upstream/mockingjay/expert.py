@@ -35,6 +35,7 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.upstream._modules.mel_frontend import FrontEndConfigError, build_frontend
 from speechbench.upstream._modules.transformer import (TransformerConfig, TransformerConfigError,
                                                        TransformerModel, stack_frames)
@@ -128,7 +129,7 @@ class MaskedReconstructionExpert(UpstreamBase):
             need = self.frontend.min_samples + (self.config.downsample_rate - 1) * self.frontend.hop
             if len(wav) < need:
                 raise ValueError(f"{self.NAME}: wav {i} has {len(wav)} samples; this model needs at least {need} "
-                                 f"({need / 16000 * 1000:.1f} ms at 16 kHz)")
+                                 f"({need / SAMPLE_RATE * 1000:.1f} ms at 16 kHz)")
             out.append(stack_frames(self.frontend(wav.float()), self.config.downsample_rate))
         return out
 

@@ -145,8 +145,8 @@ class Extractor:
         if cfg.device.startswith("cuda") and not torch.cuda.is_available():
             raise ExtractError("--device cuda: no CUDA device is visible; use --device cpu")
         self.cfg = cfg
-        cls = registry.expert_class("upstream", cfg.upstream)
-        self.model = cls(cfg.upstream_ckpt, **cfg.upstream_options).to(cfg.device).eval()
+        self.model = registry.build_upstream(cfg.upstream, cfg.upstream_ckpt, cfg.upstream_options,
+                                             device=cfg.device).eval()
         self.dtype = DTYPES[cfg.dtype]
         self.layers: list[int] | None = None
         self.dims: list[int] | None = None

@@ -35,12 +35,11 @@ class FeatureSource(nn.Module):
     downsample_rate: int  # input samples per frame
     layers: list[int]  # upstream layer index of each hidden state given
     dims: list[int]  # size of each hidden state given
-    needs_audio: bool  # False: datasets can skip decoding audio
-    stored_dtype: torch.dtype | None = None  # the precision features were stored in (None: computed now)
+    needs_audio: bool  # True: computed from the audio; False: read from disk (datasets skip decoding audio)
 
     def layer_position(self, layer: int) -> int:
-        """Index into the given hidden states of upstream layer ``layer``."""
-        return layer
+        """Index into the given hidden states of upstream layer ``layer`` (negative: from the last)."""
+        raise NotImplementedError
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Parameters the optimiser updates (a fine-tuned upstream); none by default."""
@@ -83,6 +82,12 @@ class UpstreamSource(FeatureSource):
             out = self.upstream([torch.zeros(SAMPLE_RATE, device=device)])
         check_upstream_output(out, 1, f"upstream {type(self.upstream).__module__}")
         return [h.shape[-1] for h in select_feature(out, self.selection)]
+
+    def layer_position(self, layer: int) -> int:
+        n = len(self.dims)
+        if not -n <= layer < n:
+            raise ValueError(f"layer {layer} does not exist: the upstream has {n} hidden states (0..{n - 1})")
+        return layer
 
     def train(self, mode: bool = True) -> "UpstreamSource":
         super().train(mode)
@@ -128,11 +133,12 @@ class CacheSource(FeatureSource):
         self.downsample_rate = first["downsample_rate"]
         self.layers = list(first["layers"])
         self.dims = list(first["dims"])
-        self.stored_dtype = getattr(torch, first.get("dtype", "float32"))
 
     def layer_position(self, layer: int) -> int:
         if layer not in self.layers:
-            raise ValueError(f"layer {layer} is not in the feature cache (cached layers: {self.layers})")
+            dirs = ", ".join(c.dump_dir for c in self.caches)
+            raise ValueError(f"layer {layer} is not in the feature cache {dirs} (cached layers: {self.layers}); "
+                             f"extract it with --layers all")
         return self.layers.index(layer)
 
     def _load(self, utt: str) -> list[torch.Tensor]:

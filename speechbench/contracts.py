@@ -60,11 +60,14 @@ class UpstreamExpert(Protocol):
 
 @runtime_checkable
 class ResumableBatchSampler(Protocol):
-    """A batch sampler whose epoch order is fixed by ``set_epoch`` and that can start mid-epoch."""
+    """A batch sampler whose epoch order is fixed by ``set_epoch``, that can start mid-epoch, and
+    that gives process ``rank`` of ``world_size`` its share of the batches (set by the runner)."""
 
     def set_epoch(self, epoch: int) -> None: ...
 
     def skip(self, num_batches: int) -> None: ...
+
+    def shard(self, rank: int, world_size: int) -> None: ...
 
 
 @runtime_checkable
@@ -187,9 +190,10 @@ def check_dataloader(loader: Any, where: str) -> None:
     """Raise unless the runner can resume ``loader`` exactly and feed it cached features."""
     sampler = getattr(loader, "batch_sampler", None)
     if not isinstance(sampler, ResumableBatchSampler):
-        raise ContractError(f"{where}: the loader's batch_sampler ({type(sampler).__name__}) has no set_epoch(epoch) "
-                            f"and skip(num_batches), so a resumed run would not continue where it stopped; build "
-                            f"the loader with speechbench.data.loader.make_dataloader")
+        raise ContractError(f"{where}: the loader's batch_sampler ({type(sampler).__name__}) has no set_epoch(epoch), "
+                            f"skip(num_batches) and shard(rank, world_size), so a resumed run would not continue "
+                            f"where it stopped (nor torchrun split the data); build the loader with "
+                            f"speechbench.data.loader.make_dataloader")
     if not isinstance(getattr(loader, "dataset", None), TaskDataset):
         raise ContractError(f"{where}: the loader's dataset ({type(loader.dataset).__name__}) has no load_audio "
                             f"attribute (True; the runner sets it False to read cached features instead of audio); "

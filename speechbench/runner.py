@@ -207,24 +207,28 @@ class Runner:
         return groups
 
     def _loader(self, split: str):
-        """The expert's loader of ``split``, checked for exact resume; audio is skipped when the source has no use for it."""
+        """This process's share of the expert's loader of ``split``, checked for exact resume; audio is
+        skipped when the source has no use for it."""
         loader = self.pipeline.expert.get_dataloader(split)
         contracts.check_dataloader(loader, f"downstream '{self.args['downstream']}', split {split}")
+        loader.batch_sampler.shard(self.rank, self.world)
         loader.dataset.load_audio = self.pipeline.source.needs_audio
         return loader
 
     def _evaluate(self, split: str, logger: MetricLogger, step: int) -> dict[str, float]:
-        """Run one split; returns the metrics the expert logged for it."""
-        expert = self.pipeline.expert
+        """Run one split (each rank its share, records joined on rank 0); returns the metrics logged for it."""
         loader = self._loader(split)
         self.pipeline.eval()
         records: dict = {}
         with torch.no_grad():
             for batch in tqdm(loader, desc=f"eval {split}", leave=False, disable=not self.main, file=sys.stderr):
                 self.pipeline(split, batch, records)
-        scope = logger.scope()
-        expert.log_records(split, records, scope, step)
         self.pipeline.train()
+        records = distributed.gather_records(records)
+        if records is None:  # not rank 0
+            return {}
+        scope = logger.scope()
+        self.pipeline.expert.log_records(split, records, scope, step)
         return scope.latest
 
     def _improves_dev(self, metrics: dict[str, float], progress: Progress) -> bool:
@@ -350,10 +354,10 @@ class Runner:
                 for i, value in enumerate(w.tolist()):
                     logger.add_scalar(f"layer_weight/{i}", value, step)
         names: list[str] = []
-        if (step % rc["eval_step"] == 0 or step == rc["total_steps"]) and self.main:
-            for split in rc["eval_dataloaders"]:  # rank 0 scores whole splits; the others wait
+        if step % rc["eval_step"] == 0 or step == rc["total_steps"]:
+            for split in rc["eval_dataloaders"]:  # every rank scores its share; rank 0 keeps the best
                 metrics = self._evaluate(split, logger, step)
-                if split == "dev" and self._improves_dev(metrics, progress):
+                if split == "dev" and self.main and self._improves_dev(metrics, progress):
                     names.append("best-states-dev.ckpt")
         distributed.barrier()
         if step % rc["save_step"] == 0 or step == rc["total_steps"]:

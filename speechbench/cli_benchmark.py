@@ -78,7 +78,7 @@ def run(a: argparse.Namespace) -> int:
         if a.mode == "train":
             runner.train()
         else:
-            runner.evaluate(a.evaluate_split, runner.resume["path"])
+            runner.evaluate(a.evaluate_split, runner.resume.path)
         return 0
     if a.mode == "evaluate":
         raise ValueError("-m evaluate needs -e CHECKPOINT")

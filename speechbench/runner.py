@@ -25,13 +25,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from speechbench import contracts, registry
+from speechbench.checkpoints.experiment import ExperimentCheckpoint, load_experiment, prune_step_checkpoints
 from speechbench.features.source import FeatureSource, build_feature_source
 from speechbench.train import distributed
-from speechbench.train.checkpoint import (capture_rng, load_experiment, prune_step_checkpoints, restore_rng,
-                                          save_checkpoint)
 from speechbench.train.config import complete_config, dump_config
 from speechbench.train.featurizer import Featurizer
 from speechbench.train.optim import build_optimizer, build_scheduler
+from speechbench.train.rng import capture_rng, restore_rng
 from speechbench.upstream.options import parse_options
 from speechbench.utils_io import atomic_open
 
@@ -101,9 +101,9 @@ class Progress:
     best: float | None = None  # best dev value of the task's primary metric so far
 
     @classmethod
-    def of(cls, state: dict) -> "Progress":
+    def of(cls, ckpt: ExperimentCheckpoint) -> "Progress":
         """The progress stored in an experiment checkpoint."""
-        return cls(state["Step"], state["Epoch"], state["BatchInEpoch"], state.get("Records") or {}, state.get("Best"))
+        return cls(ckpt.step, ckpt.epoch, ckpt.batch_in_epoch, ckpt.records, ckpt.best)
 
 
 def _setup_logging(expdir: str | None, verbose: bool) -> None:
@@ -125,12 +125,12 @@ def _setup_logging(expdir: str | None, verbose: bool) -> None:
 class Runner:
     """One experiment: ``args`` (a dict of the CLI options) and a completed config."""
 
-    def __init__(self, args: dict, config: dict, resume: dict | None = None) -> None:
+    def __init__(self, args: dict, config: dict, resume: ExperimentCheckpoint | None = None) -> None:
         self.args = args
         self.config = complete_config(config)
         self.resume = resume
         self.progress = Progress.of(resume) if resume is not None else Progress()
-        self._rng_to_restore = resume["RNG"] if resume is not None else None  # restored once the first loader exists
+        self._rng_to_restore = resume.rng if resume is not None else None  # restored once the first loader exists
         self.rank, self.world, device = distributed.init_from_env(args["device"])
         self.device = torch.device(device)
         self.main = self.rank == 0
@@ -164,32 +164,28 @@ class Runner:
         pipeline = Pipeline(source, featurizer, expert).to(self.device)
         return pipeline, source.dims
 
-    def _load_states(self, state: dict) -> None:
+    def _load_states(self, ckpt: ExperimentCheckpoint) -> None:
         p = self.pipeline
-        p.featurizer.load_state_dict(state["Featurizer"])
-        downstream = dict(state["Downstream"])
+        p.featurizer.load_state_dict(ckpt.featurizer)
+        downstream = dict(ckpt.downstream)
         legacy_best = downstream.pop("best_dev", None)  # kept by the experts in checkpoints of older versions
-        if legacy_best is not None and "Best" not in state:
+        if legacy_best is not None and ckpt.best is None:
             self.progress.best = legacy_best.item()
         p.expert.load_state_dict(downstream)
-        if state.get("Upstream") is not None:
-            p.source.load_saved_state(state["Upstream"])
+        if ckpt.upstream is not None:
+            p.source.load_saved_state(ckpt.upstream)
 
     # ----------------------------------------------------------------- checkpoints
     def _checkpoint(self, name: str, progress: Progress, optimizer, scheduler, scaler) -> None:
         if not self.main:
             return
-        state = {
-            "Args": self.args, "Config": self.config,
-            "Downstream": self.pipeline.expert.state_dict(),
-            "Featurizer": self.pipeline.featurizer.state_dict(),
-            "Upstream": self.pipeline.source.state_to_save(),
-            "Optimizer": optimizer.state_dict(), "Scheduler": scheduler.state_dict(),
-            "Scaler": scaler.state_dict() if scaler is not None else None,
-            "Step": progress.step, "Epoch": progress.epoch, "BatchInEpoch": progress.batch_in_epoch,
-            "Records": progress.records, "Best": progress.best, "RNG": capture_rng(),
-        }
-        save_checkpoint(state, os.path.join(self.expdir, name))
+        ckpt = ExperimentCheckpoint(
+            args=self.args, config=self.config, downstream=self.pipeline.expert.state_dict(),
+            featurizer=self.pipeline.featurizer.state_dict(), upstream=self.pipeline.source.state_to_save(),
+            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+            scaler=scaler.state_dict() if scaler is not None else None, step=progress.step, epoch=progress.epoch,
+            batch_in_epoch=progress.batch_in_epoch, records=progress.records, best=progress.best, rng=capture_rng())
+        ckpt.save(os.path.join(self.expdir, name))
         if name.startswith("states-"):
             prune_step_checkpoints(self.expdir, self.config["runner"]["max_keep"])
         log.info("saved %s (step %d)", name, progress.step)
@@ -271,11 +267,11 @@ class Runner:
         progress = self.progress
         if self.resume is not None:
             r = self.resume
-            optimizer.load_state_dict(r["Optimizer"])
-            scheduler.load_state_dict(r["Scheduler"])
-            if scaler is not None and r.get("Scaler"):
-                scaler.load_state_dict(r["Scaler"])
-            log.info("resuming from %s at step %d", r["path"], progress.step)
+            optimizer.load_state_dict(r.optimizer)
+            scheduler.load_state_dict(r.scheduler)
+            if scaler is not None and r.scaler:
+                scaler.load_state_dict(r.scaler)
+            log.info("resuming from %s at step %d", r.path, progress.step)
         if self.world > 1:
             model = DistributedDataParallel(self.pipeline, find_unused_parameters=False)
         if self.main:
@@ -385,8 +381,8 @@ def resume_runner(checkpoint: str, overrides: dict, config_overrides: str | None
     """Rebuild a Runner from an experiment checkpoint alone (``-e``)."""
     from speechbench.train.config import apply_overrides
 
-    state = load_experiment(checkpoint)
-    args = dict(state["Args"])
+    ckpt = load_experiment(checkpoint)
+    args = dict(ckpt.args)
     args.update({k: v for k, v in overrides.items() if v is not None})
-    config = apply_overrides(state["Config"], config_overrides) if config_overrides else state["Config"]
-    return Runner(args, config, resume=state)
+    config = apply_overrides(ckpt.config, config_overrides) if config_overrides else ckpt.config
+    return Runner(args, config, resume=ckpt)

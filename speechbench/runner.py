@@ -106,6 +106,21 @@ class Progress:
         return cls(ckpt.step, ckpt.epoch, ckpt.batch_in_epoch, ckpt.records, ckpt.best)
 
 
+@dataclass
+class Training:
+    """What a training run holds from one step to the next (made by ``Runner._setup_training``)."""
+
+    model: nn.Module  # the pipeline, wrapped in DistributedDataParallel under torchrun
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler | None  # AMP on CUDA only
+    params: list[nn.Parameter]  # what gradient clipping sees
+    loader: Any
+    logger: MetricLogger
+    bar: tqdm
+    micro_batches: int = 0  # since this process started; every accumulate-th one updates
+
+
 def _setup_logging(expdir: str | None, verbose: bool) -> None:
     log.handlers.clear()
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -176,15 +191,17 @@ class Runner:
             p.source.load_saved_state(ckpt.upstream)
 
     # ----------------------------------------------------------------- checkpoints
-    def _checkpoint(self, name: str, progress: Progress, optimizer, scheduler, scaler) -> None:
+    def _checkpoint(self, name: str, run: Training) -> None:
         if not self.main:
             return
+        progress = self.progress
         ckpt = ExperimentCheckpoint(
             args=self.args, config=self.config, downstream=self.pipeline.expert.state_dict(),
             featurizer=self.pipeline.featurizer.state_dict(), upstream=self.pipeline.source.state_to_save(),
-            optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-            scaler=scaler.state_dict() if scaler is not None else None, step=progress.step, epoch=progress.epoch,
-            batch_in_epoch=progress.batch_in_epoch, records=progress.records, best=progress.best, rng=capture_rng())
+            optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+            scaler=run.scaler.state_dict() if run.scaler is not None else None, step=progress.step,
+            epoch=progress.epoch, batch_in_epoch=progress.batch_in_epoch, records=progress.records,
+            best=progress.best, rng=capture_rng())
         ckpt.save(os.path.join(self.expdir, name))
         if name.startswith("states-"):
             prune_step_checkpoints(self.expdir, self.config["runner"]["max_keep"])
@@ -256,110 +273,129 @@ class Runner:
         self._lock.flush()
 
     def train(self) -> dict:
+        """Train to ``total_steps`` (from where a resumed checkpoint stopped); returns the last logged values."""
         self._lock_expdir()
+        run = self._setup_training()
+        started = time.time()
+        try:
+            while self.progress.step < self.config["runner"]["total_steps"]:
+                self._train_epoch(run)
+        finally:
+            run.bar.close()
+        log.info("training done: %d steps in %.1f s", self.progress.step, time.time() - started)
+        run.logger.close()
+        distributed.barrier()
+        return dict(run.logger.latest)
+
+    def _setup_training(self) -> Training:
+        """Optimizer, scheduler and AMP scaler (resumed when a checkpoint was given), DDP, logs, the train loader."""
         rc = self.config["runner"]
-        model: nn.Module = self.pipeline
         groups = self._trainable_params()
         optimizer = build_optimizer(groups, self.config["optimizer"])
         scheduler = build_scheduler(optimizer, self.config["scheduler"], rc["total_steps"])
-        use_amp = rc["amp"] and self.device.type == "cuda"
-        scaler = torch.amp.GradScaler("cuda") if use_amp else None
-        progress = self.progress
+        scaler = torch.amp.GradScaler("cuda") if rc["amp"] and self.device.type == "cuda" else None
         if self.resume is not None:
-            r = self.resume
-            optimizer.load_state_dict(r.optimizer)
-            scheduler.load_state_dict(r.scheduler)
-            if scaler is not None and r.scaler:
-                scaler.load_state_dict(r.scaler)
-            log.info("resuming from %s at step %d", r.path, progress.step)
-        if self.world > 1:
-            model = DistributedDataParallel(self.pipeline, find_unused_parameters=False)
+            optimizer.load_state_dict(self.resume.optimizer)
+            scheduler.load_state_dict(self.resume.scheduler)
+            if scaler is not None and self.resume.scaler:
+                scaler.load_state_dict(self.resume.scaler)
+            log.info("resuming from %s at step %d", self.resume.path, self.progress.step)
+        model = DistributedDataParallel(self.pipeline, find_unused_parameters=False) if self.world > 1 \
+            else self.pipeline
         if self.main:
             dump_config(self.config, os.path.join(self.expdir, "config.yaml"))
             with atomic_open(os.path.join(self.expdir, "args.yaml"), "w") as f:
                 json.dump(self.args, f, indent=1)
         logger = MetricLogger(self.expdir if self.main else None)
         loader = self._loader("train")
-        sampler = loader.batch_sampler
-        params = [x for g in groups for x in g["params"]]
         self.pipeline.train()
-        bar = tqdm(total=rc["total_steps"], initial=progress.step, desc="train", disable=not self.main,
+        bar = tqdm(total=rc["total_steps"], initial=self.progress.step, desc="train", disable=not self.main,
                    file=sys.stderr, dynamic_ncols=True)
-        accum, micro = rc["gradient_accumulate_steps"], 0
-        started = time.time()
-        while progress.step < rc["total_steps"]:
-            sampler.set_epoch(progress.epoch)
-            if progress.batch_in_epoch:
-                sampler.skip(progress.batch_in_epoch)
-            if hasattr(loader.dataset, "set_epoch"):  # optional: per-epoch randomness (crops) seeded by epoch
-                loader.dataset.set_epoch(progress.epoch)
-            batches = iter(loader)
-            if self._rng_to_restore is not None:  # after the iterator is made: its creation draws from the RNG
-                restore_rng(self._rng_to_restore)
-                self._rng_to_restore = None
-            for batch in batches:
-                progress.batch_in_epoch += 1
-                with torch.autocast("cuda", enabled=use_amp):
-                    loss = model("train", batch, progress.records) / accum
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss is {loss.item()} at step {progress.step}: lower the learning rate "
-                                             f"or check the inputs (utterances {batch[0][:4]})")
-                (scaler.scale(loss) if scaler else loss).backward()
-                micro += 1
-                if micro % accum:
-                    continue
-                if scaler:
-                    scaler.unscale_(optimizer)
-                norm = torch.nn.utils.clip_grad_norm_(params, rc["gradient_clipping"])
-                if math.isfinite(norm.item()):
-                    if scaler:
-                        scaler.step(optimizer)
-                    else:
-                        optimizer.step()
-                else:
-                    log.warning("step %d: gradient norm is %s; update skipped", progress.step, norm.item())
-                if scaler:
-                    scaler.update()
-                optimizer.zero_grad(set_to_none=True)
-                scheduler.step()
-                progress.step += 1
-                bar.update(1)
-                self._after_step(progress, logger, optimizer, scheduler, scaler)
-                if progress.step >= rc["total_steps"]:
-                    break
-            else:
-                progress.epoch += 1
-                progress.batch_in_epoch = 0
-                continue
-            break
-        bar.close()
-        log.info("training done: %d steps in %.1f s", progress.step, time.time() - started)
-        logger.close()
-        distributed.barrier()
-        return dict(logger.latest)
+        return Training(model, optimizer, scheduler, scaler, [x for g in groups for x in g["params"]], loader,
+                        logger, bar)
 
-    def _after_step(self, progress: Progress, logger: MetricLogger, optimizer, scheduler, scaler) -> None:
-        rc = self.config["runner"]
+    def _train_epoch(self, run: Training) -> None:
+        """The rest of the current epoch (all of it unless resumed mid-epoch), or up to ``total_steps``."""
+        progress = self.progress
+        sampler = run.loader.batch_sampler
+        sampler.set_epoch(progress.epoch)
+        if progress.batch_in_epoch:
+            sampler.skip(progress.batch_in_epoch)
+        if hasattr(run.loader.dataset, "set_epoch"):  # optional: per-epoch randomness (crops) seeded by epoch
+            run.loader.dataset.set_epoch(progress.epoch)
+        batches = iter(run.loader)
+        if self._rng_to_restore is not None:  # after the iterator is made: its creation draws from the RNG
+            restore_rng(self._rng_to_restore)
+            self._rng_to_restore = None
+        for batch in batches:
+            progress.batch_in_epoch += 1
+            if self._train_step(run, batch) and progress.step >= self.config["runner"]["total_steps"]:
+                return
+        progress.epoch += 1
+        progress.batch_in_epoch = 0
+
+    def _train_step(self, run: Training, batch: tuple) -> bool:
+        """Forward and backward one batch; every ``gradient_accumulate_steps``-th also updates. True if it did."""
+        progress, accum = self.progress, self.config["runner"]["gradient_accumulate_steps"]
+        with torch.autocast("cuda", enabled=run.scaler is not None):
+            loss = run.model("train", batch, progress.records) / accum
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at step {progress.step}: lower the learning rate "
+                                     f"or check the inputs (utterances {batch[0][:4]})")
+        (run.scaler.scale(loss) if run.scaler else loss).backward()
+        run.micro_batches += 1
+        if run.micro_batches % accum:
+            return False
+        self._update(run)
+        progress.step += 1
+        run.bar.update(1)
+        self._after_step(run)
+        return True
+
+    def _update(self, run: Training) -> None:
+        """Clip the accumulated gradients and step the optimizer (skipped on a non-finite norm) and scheduler."""
+        if run.scaler:
+            run.scaler.unscale_(run.optimizer)
+        norm = torch.nn.utils.clip_grad_norm_(run.params, self.config["runner"]["gradient_clipping"])
+        if math.isfinite(norm.item()):
+            if run.scaler:
+                run.scaler.step(run.optimizer)
+            else:
+                run.optimizer.step()
+        else:
+            log.warning("step %d: gradient norm is %s; update skipped", self.progress.step, norm.item())
+        if run.scaler:
+            run.scaler.update()
+        run.optimizer.zero_grad(set_to_none=True)
+        run.scheduler.step()
+
+    def _after_step(self, run: Training) -> None:
+        """Log train records, evaluate, save checkpoints, each at its configured interval."""
+        rc, progress = self.config["runner"], self.progress
         step = progress.step
         if step % rc["log_step"] == 0 and progress.records:
-            self.pipeline.expert.log_records("train", progress.records, logger, step)
-            logger.add_scalar("train-lr", scheduler.get_last_lr()[0], step)
-            progress.records = {}
-            w = self.pipeline.featurizer.layer_weights()
-            if len(w) > 1:
-                for i, value in enumerate(w.tolist()):
-                    logger.add_scalar(f"layer_weight/{i}", value, step)
+            self._log_train(run, step)
         names: list[str] = []
         if step % rc["eval_step"] == 0 or step == rc["total_steps"]:
             for split in rc["eval_dataloaders"]:  # every rank scores its share; rank 0 keeps the best
-                metrics = self._evaluate(split, logger, step)
+                metrics = self._evaluate(split, run.logger, step)
                 if split == "dev" and self.main and self._improves_dev(metrics, progress):
                     names.append("best-states-dev.ckpt")
         distributed.barrier()
         if step % rc["save_step"] == 0 or step == rc["total_steps"]:
             names.append(f"states-{step}.ckpt")
         for name in dict.fromkeys(names):
-            self._checkpoint(name, progress, optimizer, scheduler, scaler)
+            self._checkpoint(name, run)
+
+    def _log_train(self, run: Training, step: int) -> None:
+        """The expert's train metrics since the last log, the learning rate and the layer weights."""
+        self.pipeline.expert.log_records("train", self.progress.records, run.logger, step)
+        run.logger.add_scalar("train-lr", run.scheduler.get_last_lr()[0], step)
+        self.progress.records = {}
+        w = self.pipeline.featurizer.layer_weights()
+        if len(w) > 1:
+            for i, value in enumerate(w.tolist()):
+                run.logger.add_scalar(f"layer_weight/{i}", value, step)
 
     # ----------------------------------------------------------------- evaluation
     def evaluate(self, split: str, checkpoint_path: str | None) -> dict:

@@ -69,14 +69,14 @@ def subset_data_dir(src: str, out: str, num_utts: int = 0, seconds: float = 0.0)
 
 def extract(upstream: str, data_dir: str, out: str, options: str = "", layers: str = "all",
             dtype: str = "float16", threads: int = 1) -> float:
-    """Run stage 2 (``speechbench.features.extract``) in this process into a fresh ``out``.
+    """Run stage 2 (``speechbench.features.extract``) in this process into a fresh ``out``, random weights.
 
     Returns its CPU seconds (interpreter start-up excluded: it is not part of extraction).
     """
     if os.path.isdir(out):
         shutil.rmtree(out)
-    argv = ["--upstream", upstream, "--data-dir", data_dir, "--out", out, "--layers", layers, "--dtype", dtype,
-            "--num-threads", str(threads)]
+    argv = ["--upstream", upstream, "--upstream-ckpt", "random", "--data-dir", data_dir, "--out", out,
+            "--layers", layers, "--dtype", dtype, "--num-threads", str(threads)]
     if options:
         argv += ["--upstream-options", options]
     start = process_cpu()

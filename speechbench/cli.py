@@ -1,7 +1,8 @@
-"""The ``speechbench`` console script: ``speechbench report ...`` and ``speechbench sweep ...``.
+"""The ``speechbench`` console script: ``speechbench report|sweep|models ...``.
 
 Training and evaluation stay in ``run_benchmark.py`` and the recipes; this only dispatches
-to the modules that do the work (``speechbench.report.build``, ``speechbench.report.sweep``).
+to the modules that do the work (``speechbench.report.build``, ``speechbench.report.sweep``,
+``speechbench.hub.listing``).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ USAGE = """usage: speechbench <command> [options]
 commands:
   report   collect every egs/*/exp/ result into leaderboard.md/.csv and PNG figures
   sweep    train one head per learning rate through a recipe, keep the best on dev
+  models   released checkpoints by name (-k NAME), with size and whether each is cached
 
 `speechbench <command> --help` for its options."""
 
@@ -26,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         from speechbench.report.build import main as run
     elif command == "sweep":
         from speechbench.report.sweep import main as run
+    elif command == "models":
+        from speechbench.hub.listing import main as run
     else:
         print(f"speechbench: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
         return 2

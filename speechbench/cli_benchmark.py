@@ -27,7 +27,8 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--expdir", help="experiment dir (default: result/downstream/EXPNAME)")
     p.add_argument("-e", "--past_exp", help="experiment checkpoint (or its dir) to resume or evaluate")
     p.add_argument("-u", "--upstream", help=f"one of: {', '.join(registry.available('upstream'))}")
-    p.add_argument("-k", "--upstream_ckpt", help="the upstream's checkpoint file (its authors' format)")
+    p.add_argument("-k", "--upstream_ckpt", help="the upstream's weights: a released model's name (`speechbench "
+                   "models`; fetched into a verified cache), a checkpoint file in its authors' format, or 'random'")
     p.add_argument("--upstream_options", help="upstream options as key=value,key=value")
     p.add_argument("--upstream_trainable", "-f", action="store_true", help="fine-tune the upstream")
     p.add_argument("-s", "--upstream_feature_selection", default="hidden_states",
@@ -45,6 +46,7 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def _new_experiment(a: argparse.Namespace) -> tuple[dict, dict]:
+    from speechbench.hub import resolve_weights
     from speechbench.train.config import apply_overrides, load_config
 
     missing = [flag for flag, value in (("-n", a.expname), ("-u", a.upstream), ("-d", a.downstream)) if not value]
@@ -57,8 +59,8 @@ def _new_experiment(a: argparse.Namespace) -> tuple[dict, dict]:
     args = {k: v for k, v in vars(a).items() if k not in ("mode", "past_exp", "override", "evaluate_split")}
     args["config"] = os.path.abspath(config_path)
     args["expdir"] = os.path.abspath(a.expdir or os.path.join("result", "downstream", a.expname))
-    if a.upstream_ckpt:
-        args["upstream_ckpt"] = os.path.abspath(a.upstream_ckpt)
+    weights = resolve_weights(a.upstream, a.upstream_ckpt)
+    args["upstream_ckpt"], args["upstream_weights"] = weights.path, weights.record()
     if a.feature_cache:
         args["feature_cache"] = os.path.abspath(a.feature_cache)
     return args, config
@@ -90,11 +92,12 @@ def run(a: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     a = get_parser().parse_args(argv)
     from speechbench.checkpoints import CheckpointError
+    from speechbench.hub import HubError
     from speechbench.train.config import ConfigError
 
     try:
         return run(a)
-    except (CheckpointError, ConfigError, registry.UnknownExpertError) as err:
+    except (CheckpointError, ConfigError, HubError, registry.UnknownExpertError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except USAGE_ERRORS as err:

@@ -405,7 +405,8 @@ class Runner:
         self._evaluate(split, logger, step)
         result = {"split": split, "metrics": logger.latest, "checkpoint": checkpoint_path, "step": step,
                   "upstream": self.args["upstream"], "downstream": self.args["downstream"],
-                  "layer": self.args.get("layer"), "upstream_ckpt": self.args.get("upstream_ckpt")}
+                  "layer": self.args.get("layer"), "upstream_ckpt": self.args.get("upstream_ckpt"),
+                  "upstream_weights": self.args.get("upstream_weights")}
         if self.main:
             with atomic_open(os.path.join(self.expdir, f"{split}_results.json"), "w") as f:
                 json.dump(result, f, indent=1)
@@ -415,10 +416,12 @@ class Runner:
 
 def resume_runner(checkpoint: str, overrides: dict, config_overrides: str | None) -> Runner:
     """Rebuild a Runner from an experiment checkpoint alone (``-e``)."""
+    from speechbench.hub import recheck_weights
     from speechbench.train.config import apply_overrides
 
     ckpt = load_experiment(checkpoint)
     args = dict(ckpt.args)
     args.update({k: v for k, v in overrides.items() if v is not None})
+    recheck_weights(args["upstream"], args.get("upstream_weights"))
     config = apply_overrides(ckpt.config, config_overrides) if config_overrides else ckpt.config
     return Runner(args, config, resume=ckpt)

@@ -1,4 +1,4 @@
-"""Atomic file writes: a killed process never leaves a half-written file behind."""
+"""Atomic file writes (a killed process never leaves a half-written file behind), sizes for people."""
 from __future__ import annotations
 
 import os
@@ -32,3 +32,12 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def human_bytes(n: float) -> str:
+    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000:
+            return f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"

@@ -5,6 +5,7 @@
 #   tools/demo.sh                           # mini corpus, all upstreams and tasks -> result/demo/
 #   tools/demo.sh --size tiny --upstreams apc --tasks "phone emotion" --pretrain-steps 20 --train-steps 40
 #   tools/demo.sh --lr-sweep "1e-2 1e-3"    # best of these learning rates per upstream and task
+#   tools/demo.sh --upstreams "apc wav2vec2:wav2vec_small"  # UPSTREAM:NAME: a released model, fetched by name
 # Re-running skips finished work (the recipes' stage markers) and redoes only the report.
 # Output: <out>/leaderboard.md, leaderboard.csv, leaderboard_runs.csv, *.png, timings.tsv,
 # and one log per step in <out>/logs/. A task whose recipe is missing is skipped with a
@@ -16,7 +17,7 @@ cd "$root"
 
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
-upstreams="apc tera"         # upstreams to pretrain and benchmark (besides the fbank baseline)
+upstreams="apc tera"         # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights
 tasks="phone pr asr std qa speaker asv emotion intent"  # recipes under egs/ to run
 pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
 train_steps=300                # training steps of every trained head (empty: each recipe's config)
@@ -46,7 +47,9 @@ for t in $tasks; do
   if [ -f "egs/$t/run.sh" ]; then todo+=("$t"); else sb_log "demo: warning: egs/$t/run.sh not found; skipping task $t"; fi
 done
 read -r -a ups <<< "$upstreams"
-total=$(( 1 + ${#ups[@]} + ${#todo[@]} * (1 + ${#ups[@]}) + 1 ))
+pretrained=0
+for u in "${ups[@]}"; do [[ $u == *:* ]] || pretrained=$((pretrained + 1)); done
+total=$(( 1 + pretrained + ${#todo[@]} * (1 + ${#ups[@]}) + 1 ))
 n=0
 
 # step NAME LOG CMD...: run one step, its output into LOG, one progress line before and after.
@@ -74,6 +77,7 @@ step "mini corpus ($size)" "$out/logs/corpus.log" \
 
 declare -A ckpt=()
 for u in "${ups[@]}"; do
+  if [[ $u == *:* ]]; then ckpt[$u]=${u#*:}; continue; fi  # a released model's name: the recipes fetch it
   pdir=${exp_root:+$exp_root/pretrain/}exp/$size
   args=(--upstream "$u" --mini-size "$size" --expdir "$pdir" --num-threads "$threads")
   [ -n "$pretrain_steps" ] && args+=(--steps "$pretrain_steps")
@@ -93,17 +97,18 @@ for t in "${todo[@]}"; do
     [ -n "$exp_root" ] && args+=(--expdir "$exp_root/$t/exp")
     [[ $untrained_tasks == *" $t "* ]] || args+=("${steps_args[@]}")
     if [ "$u" != baseline ]; then
-      if [ ! -f "${ckpt[$u]}" ]; then
+      if [[ $u != *:* ]] && [ ! -f "${ckpt[$u]}" ]; then
         sb_log "demo: warning: no $u checkpoint (${ckpt[$u]}); skipping $t with $u"
         n=$((n + 1)); continue
       fi
-      args+=(--upstream "$u" --upstream-ckpt "${ckpt[$u]}")
+      args+=(--upstream "${u%%:*}" --upstream-ckpt "${ckpt[$u]}")
     fi
+    log=$out/logs/${t}_${u/:/_}
     if [ -n "$lr_sweep" ] && [[ $untrained_tasks != *" $t "* ]]; then
-      step "$t with $u (lr sweep: $lr_sweep)" "$out/logs/${t}_$u.log" \
-        speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$out/logs/${t}_$u.recipe.log" -- "${args[@]}"
+      step "$t with $u (lr sweep: $lr_sweep)" "$log.log" \
+        speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$log.recipe.log" -- "${args[@]}"
     else
-      step "$t with $u" "$out/logs/${t}_$u.log" bash "egs/$t/run.sh" "${args[@]}"
+      step "$t with $u" "$log.log" bash "egs/$t/run.sh" "${args[@]}"
     fi
   done
 done

@@ -7,7 +7,7 @@ mini_dir=               # where the mini corpus is built (default downloads/mini
 data_dir=               # your own data: a dir holding train/ dev/ test/ data dirs
 data_tag=               # name of this data in data/, dump/, exp/ (default: mini size, corpus, or custom)
 upstream=baseline       # upstream name (speechbench/upstream/<name>)
-upstream_ckpt=          # upstream checkpoint file (-k)
+upstream_ckpt=          # upstream weights (-k): a released name (speechbench models), a file, or random
 upstream_options=       # upstream options key=value,...
 layer=                  # one hidden layer instead of the weighted sum
 layers=all              # layers kept in the feature cache (all, 0,4,8 or best)

@@ -36,7 +36,8 @@ from speechbench.data.audio import AudioError, AudioReader
 from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
-from speechbench.utils_io import atomic_open
+from speechbench.hub import HubError
+from speechbench.utils_io import atomic_open, human_bytes
 
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
@@ -264,15 +265,6 @@ def _remove_stale_jobs(cfg: ExtractConfig) -> None:
             os.unlink(os.path.join(cfg.out, name))
 
 
-def human_bytes(n: float) -> str:
-    """1234567 -> '1.2 MB' (powers of 1000, as disk sizes are sold)."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
 def extract(cfg: ExtractConfig, job: int | None = None, cmd: str | None = None,
             argv: list[str] | None = None) -> dict | None:
     """Run job ``job`` only, or every unfinished job and the merge; return the merged meta."""
@@ -338,7 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m speechbench.features.extract", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--upstream", required=True, help="upstream name (speechbench/upstream/<name>)")
-    p.add_argument("--upstream-ckpt", help="checkpoint file of the upstream")
+    p.add_argument("--upstream-ckpt", help="the upstream's weights: a file, a released model's name "
+                                           "(`speechbench models`), or 'random'")
     p.add_argument("--upstream-options", default="", help="upstream options as key=value,key=value")
     p.add_argument("--data-dir", required=True, help="Kaldi data dir with wav.scp (utt2dur speeds batching)")
     p.add_argument("--out", required=True, help="dump dir, e.g. dump/<upstream>/<set>")
@@ -357,10 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> ExtractConfig:
+    from speechbench.hub import resolve_weights
     from speechbench.upstream.options import parse_options
 
     return ExtractConfig(upstream=args.upstream, data_dir=args.data_dir, out=args.out,
-                         upstream_ckpt=args.upstream_ckpt, upstream_options=parse_options(args.upstream_options),
+                         upstream_ckpt=resolve_weights(args.upstream, args.upstream_ckpt).path,
+                         upstream_options=parse_options(args.upstream_options),
                          layers=args.layers, from_exp=args.from_exp, num_layers=args.num_layers,
                          dtype=args.dtype, nj=args.nj, device=args.device, batch_seconds=args.batch_seconds)
 
@@ -373,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         extract(cfg, job=args.job, cmd=args.cmd, argv=argv)
-    except (ExtractError, LayerSelectionError, AudioError, DataDirError, CheckpointError,
+    except (ExtractError, LayerSelectionError, AudioError, DataDirError, CheckpointError, HubError,
             registry.UnknownExpertError, ValueError) as e:
         print(f"extract: error: {e}", file=sys.stderr)
         return 1

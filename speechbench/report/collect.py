@@ -50,6 +50,7 @@ class Run:
     lr: float | None
     seed: int | None
     dev_metrics: dict[str, float] | None = None
+    upstream_weights: dict | None = None  # name, path, sha256 of the weights (runs made before: None)
     lr_candidates: list[float] = dataclasses.field(default_factory=list)
 
     @property
@@ -133,7 +134,8 @@ def load_run(results_path: str) -> Run:
                primary=primary_metric(task, metrics), checkpoint=data.get("checkpoint"),
                config=config if os.path.isfile(config) else None, upstream_ckpt=data.get("upstream_ckpt"),
                lr=float(lr) if lr is not None else None,
-               seed=args.get("seed") if isinstance(args.get("seed"), int) else None, dev_metrics=dev)
+               seed=args.get("seed") if isinstance(args.get("seed"), int) else None, dev_metrics=dev,
+               upstream_weights=data.get("upstream_weights") or args.get("upstream_weights"))
 
 
 def find_results(egs: str, data_tag: str | None = None) -> list[str]:

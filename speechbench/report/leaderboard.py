@@ -25,6 +25,7 @@ import os
 
 from speechbench.report.collect import Run
 from speechbench.report.metrics import TASK_ORDER, display_metric, format_value, lower_is_better
+from speechbench.report.results import weights_name
 from speechbench.utils_io import atomic_open
 
 SCALE = 1000.0
@@ -104,6 +105,13 @@ def _lr_text(r: Run) -> str:
     return f"lr {r.lr:g}"
 
 
+def _weights_text(r: Run) -> str:
+    """Released name (or file name) of the upstream weights, with the start of their sha256."""
+    weights = r.upstream_weights or {}
+    name = weights_name({"upstream_weights": weights, "upstream_ckpt": r.upstream_ckpt}) or "-"
+    return f"{name} (sha256 {weights['sha256'][:12]})" if weights.get("sha256") else name
+
+
 def _intro(commit: str, date: str) -> str:
     return (f"Made by `speechbench report` on {date} at commit `{commit}`. Score: each task's primary metric "
             f"mapped to fbank = 0 and the best upstream here = {SCALE:g}, averaged over tasks "
@@ -140,8 +148,9 @@ def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None 
              "names config, checkpoint, learning rate and seed.", "", *table_lines(board, out_dir)]
     if heatmap:
         lines += ["", f"![leaderboard heat map]({heatmap})"]
-    lines += ["", "## Runs", "", "| upstream | task | value | learning rate | seed | config | checkpoint |",
-              "|---|---|---|---|---|---|---|"]
+    lines += ["", "## Runs", "",
+              "| upstream | task | value | upstream weights | learning rate | seed | config | checkpoint |",
+              "|---|---|---|---|---|---|---|---|"]
     for u in board.upstreams:
         for t in board.tasks:
             r = board.run(u, t)
@@ -149,7 +158,7 @@ def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None 
                 continue
             conf = f"[config]({_link(r.config, out_dir)})" if r.config else "-"
             ckpt = f"[{os.path.basename(r.checkpoint)}]({_link(r.checkpoint, out_dir)})" if r.checkpoint else "-"
-            lines.append(f"| {u} | {t} | {format_value(r.primary, r.score)} | {_lr_text(r) or '-'} | "
+            lines.append(f"| {u} | {t} | {format_value(r.primary, r.score)} | {_weights_text(r)} | {_lr_text(r) or '-'} | "
                          f"{'-' if r.seed is None else r.seed} | {conf} | {ckpt} |")
     return "\n".join(lines) + "\n"
 
@@ -201,7 +210,8 @@ def runs_csv(board: Leaderboard) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["data_tag", "task", "upstream", "metric", "direction", "split", "value", "normalised", "lr",
-                "lrs_tried", "seed", "config", "checkpoint", "upstream_ckpt", "expdir", "all_metrics"])
+                "lrs_tried", "seed", "config", "checkpoint", "upstream_ckpt", "upstream_weights", "upstream_sha256",
+                "expdir", "all_metrics"])
     for u in board.upstreams:
         for t in board.tasks:
             r = board.run(u, t)
@@ -212,6 +222,7 @@ def runs_csv(board: Leaderboard) -> str:
                         r.split, f"{r.score:.6g}", "" if norm is None else f"{norm:.2f}",
                         "" if r.lr is None else f"{r.lr:g}", " ".join(f"{x:g}" for x in r.lr_candidates),
                         "" if r.seed is None else r.seed, r.config or "", r.checkpoint or "", r.upstream_ckpt or "",
+                        (r.upstream_weights or {}).get("name") or "", (r.upstream_weights or {}).get("sha256") or "",
                         r.expdir, json.dumps(r.metrics, sort_keys=True)])
     return buf.getvalue()
 

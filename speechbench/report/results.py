@@ -19,7 +19,7 @@ import sys
 import speechbench
 from speechbench.utils_io import atomic_open
 
-SUMMARY_HEADER = ("| date | upstream | upstream ckpt | layers | metrics | experiment |\n"
+SUMMARY_HEADER = ("| date | upstream | upstream weights | layers | metrics | experiment |\n"
                   "|---|---|---|---|---|---|\n")
 
 
@@ -41,6 +41,26 @@ def environment() -> dict[str, str]:
             "git": git_revision(), "host": platform.node()}
 
 
+def weights_name(result: dict) -> str | None:
+    """Short name of the upstream weights of a result: released name, ``random``, or the file's name."""
+    weights = result.get("upstream_weights") or {}
+    if weights.get("name") and weights["name"] != "none":
+        return weights["name"]
+    return os.path.basename(result.get("upstream_ckpt") or "") or None
+
+
+def weights_text(result: dict) -> str:
+    """Which upstream weights a result came from: name, sha256 and file (older results: the file)."""
+    weights = result.get("upstream_weights") or {}
+    if weights.get("name") == "random":
+        return "random weights (`-k random`)"
+    path = weights.get("path") or result.get("upstream_ckpt")
+    if not path:
+        return "none (this upstream has no weights)"
+    digest = f", sha256 `{weights['sha256']}`" if weights.get("sha256") else ""
+    return f"`{weights.get('name') or os.path.basename(path)}`{digest}, file `{path}`"
+
+
 def _format_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k.split('-', 1)[-1]} {v:.4f}" for k, v in sorted(metrics.items()))
 
@@ -56,7 +76,7 @@ def write_results(expdir: str, split: str = "test", summary: str | None = None) 
     layers = "weighted sum" if result.get("layer") is None else f"layer {result['layer']}"
     lines = [f"# {result['downstream']} on {result['upstream']}", "",
              f"- experiment: `{os.path.abspath(expdir)}`",
-             f"- upstream checkpoint: `{result.get('upstream_ckpt') or '(none: random init or no weights)'}`",
+             f"- upstream weights: {weights_text(result)}",
              f"- features: {layers}", f"- checkpoint scored: `{result.get('checkpoint')}` (step {result.get('step')})",
              f"- config: `{os.path.join(os.path.abspath(expdir), 'config.yaml')}`", "",
              "| metric | set | value |", "|---|---|---|"]
@@ -73,7 +93,7 @@ def write_results(expdir: str, split: str = "test", summary: str | None = None) 
 def _update_summary(summary: str, expdir: str, result: dict, layers: str, env: dict) -> None:
     tag = f"`{os.path.abspath(expdir)}`"
     row = (f"| {datetime.date.today().isoformat()} | {result['upstream']} | "
-           f"{os.path.basename(result.get('upstream_ckpt') or '') or '-'} | {layers} | "
+           f"{weights_name(result) or '-'} | {layers} | "
            f"{_format_metrics(result['metrics'])} | {tag} |\n")
     rows = []
     if os.path.isfile(summary):

@@ -1,7 +1,6 @@
 """The README's seed commands, exactly as a newcomer types them."""
 import json
 import os
-import time
 
 from testutil import REPO, run_cli
 
@@ -9,11 +8,9 @@ CONFIG = "speechbench/downstream/example/config.yaml"
 
 
 def _train_and_evaluate(tmp_path, name: str, upstream: str) -> dict:
-    started = time.time()
     done = run_cli(["-m", "train", "-n", name, "-u", upstream, "-d", "example", "-c", os.path.join(REPO, CONFIG)],
                    cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
-    assert time.time() - started < 60
     expdir = tmp_path / "result" / "downstream" / name
     for f in ("config.yaml", "args.yaml", "train.log", "states-200.ckpt", "best-states-dev.ckpt"):
         assert (expdir / f).exists(), f

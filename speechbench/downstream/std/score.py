@@ -39,6 +39,7 @@ from speechbench.data.validate import check_data_dir
 from speechbench.downstream.std.features import LayerFeatures
 from speechbench.features.cache import FeatureCacheError
 from speechbench.features.source import build_feature_source
+from speechbench.hub import HubError, resolve_weights
 from speechbench.metrics.dtw import dtw_scores, standardize_features, znorm_scores
 from speechbench.metrics.std import Detection, StdResult, detections_from_matrix, std_metrics
 from speechbench.upstream.options import parse_options
@@ -131,6 +132,7 @@ def write_outputs(out: str, split: str, result: StdResult, detections: list[Dete
         metrics.update({f"{split}-cnxe": result.cnxe, f"{split}-mincnxe": result.min_cnxe})
     record = {"split": split, "metrics": metrics, "checkpoint": None, "step": 0, "upstream": args.upstream,
               "downstream": "std", "layer": layer, "upstream_ckpt": args.upstream_ckpt,
+              "upstream_weights": getattr(args, "upstream_weights", None),
               "detections": f"{split}_detections.txt", "n_queries_scored": result.n_queries,
               "mtwv_threshold": result.mtwv_threshold if math.isfinite(result.mtwv_threshold) else None}
     with atomic_open(os.path.join(out, f"{split}_results.json"), "w", encoding="utf-8") as f:
@@ -160,6 +162,8 @@ def _source(args: argparse.Namespace, splits: list[Split]) -> LayerFeatures:
 
 def run(args: argparse.Namespace) -> dict[str, dict]:
     """Score every split; returns ``{split: results record}``."""
+    weights = resolve_weights(args.upstream, args.upstream_ckpt)
+    args.upstream_ckpt, args.upstream_weights = weights.path, weights.record()
     check_data_dir(args.docs)
     doc_ids = DataDir(args.docs).utts
     splits = []
@@ -213,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m speechbench.downstream.std.score",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--upstream", required=True, help="upstream name (speechbench/upstream/<name>)")
-    p.add_argument("--upstream-ckpt", default=None, help="upstream checkpoint file")
+    p.add_argument("--upstream-ckpt", default=None,
+                   help="upstream weights: a file, a released model's name (`speechbench models`), or 'random'")
     p.add_argument("--upstream-options", default=None, help="upstream options key=value,...")
     p.add_argument("--queries", nargs="+", required=True, help="query data dirs, DIR or NAME=DIR (one split each)")
     p.add_argument("--docs", required=True, help="document data dir")
@@ -240,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(levelname)s] %(message)s")
     try:
         records = run(args)
-    except (DataDirError, FeatureCacheError, AudioError, CheckpointError,
+    except (DataDirError, FeatureCacheError, AudioError, CheckpointError, HubError,
             registry.UnknownExpertError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

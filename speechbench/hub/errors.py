@@ -1,0 +1,6 @@
+"""The one error type of the checkpoint hub: its message is the whole story, on one line."""
+from __future__ import annotations
+
+
+class HubError(RuntimeError):
+    """A named checkpoint cannot be resolved, fetched or verified; the message says what to do."""

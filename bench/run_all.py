@@ -21,6 +21,7 @@ from benchutil import REPO, children_cpu
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 SHORT = {
     "bench_wav2vec2": ["--seconds", "2", "3", "--repeats", "1"],
+    "bench_ssl_upstreams": ["--seconds", "2", "3", "--repeats", "1"],
     "bench_cache": ["--utts", "48", "--repeats", "1"],
     "bench_cache_size": ["--seconds", "20"],
 }

@@ -21,3 +21,24 @@ def dev_improves(expert, logged: dict[str, float], best: float | None) -> bool:
 
     name, direction = expert.METRIC
     return contracts.is_improvement(contracts.metric_value(logged, "dev", name), best, direction)
+
+
+def quick_steps(steps: int = 4, batch_size: int | None = None) -> str:
+    """Recipe ``--extra-overrides`` for a few training steps (eval and save every half)."""
+    half = max(1, steps // 2)
+    out = (f"config.runner.total_steps={steps},,config.runner.eval_step={half},,config.runner.save_step={half},,"
+           f"config.runner.log_step={half},,config.runner.gradient_accumulate_steps=1")
+    return out + (f",,config.downstream_expert.datarc.batch_size={batch_size}" if batch_size else "")
+
+
+def run_recipe(task: str, args: list[str], expdir, mini_dir: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """``egs/<task>/run.sh`` on the tiny corpus in ``mini_dir``, one job, one thread; output captured."""
+    cmd = ["bash", f"egs/{task}/run.sh", "--mini-size", "tiny", "--mini-dir", str(mini_dir), "--expdir", str(expdir),
+           "--nj", "1", *args]
+    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+def stages_done(stderr: str) -> list[int]:
+    """Numbers of the stages a recipe finished, in order, from its `stage N: done` lines."""
+    return [int(line.split("stage ")[1].split(":")[0]) for line in stderr.splitlines() if line.endswith(": done")]

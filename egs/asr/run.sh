@@ -6,12 +6,9 @@
 #   ./run.sh --unit sentencepiece --vocab-size 300       # subword units instead of characters
 #   ./run.sh --stage 4 --decoder beam --beam 10          # re-decode the test set with beam search
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-utils=../utils
-. "$utils/path.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../utils/recipe.sh"
 
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data + units, 2 features, 3 train, 4 decode, 5 score)"
-. "$utils/task_defaults.sh"
 corpus=mini             # mini or librispeech
 db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
 test_set=test-clean     # librispeech: the subset scored as test (test-clean or test-other)
@@ -27,40 +24,33 @@ lm=                     # word n-gram LM (ARPA) fused into the beam search (deco
 lm_weight=2.0           # LM weight (SUPERB: 2)
 word_score=-1.0         # per-word score (SUPERB: -1)
 . "$utils/parse_options.sh"
-. "$utils/task.sh"
 
 task=asr
-sets="train dev test"
-mini_sets="train dev test"
 require=text
+mini_data=read
 case $unit in
-  char) units=$PWD/$data/lang_char ;;
-  sentencepiece) units=$PWD/$data/lang_bpe$vocab_size ;;
+  char) lang=lang_char ;;
+  sentencepiece) lang=lang_bpe$vocab_size; expdir=$expdir/$lang ;;
   *) echo "$0: --unit must be char or sentencepiece" >&2; exit 1 ;;
 esac
-[ "$unit" = char ] || expdir=$expdir/$(basename "$units")
-stage_done_dir=$(sb_stage_dir)
+. "$utils/task.sh"
 
-sb_stage_corpus 0
-case $corpus in
-  mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
-  librispeech)
-    if stage_begin 1 "LibriSpeech data from $db" "$db" "test_set=$test_set"; then
-      python -m speechbench.corpora.librispeech --db "$db" --out "$data" \
-        --sets "train-clean-100,dev-clean,$test_set" --names train,dev,test
-      stage_done 1
-    fi ;;
-  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
-esac
-# Units (and the sentencepiece model) come from the training text only.
-if [ -f $data/train/text ] && { [ ! -f "$units/tokens.txt" ] || [ $data/train/text -nt "$units/tokens.txt" ]; }; then
-  python -m speechbench.downstream._modules.units --text $data/train/text --unit "$unit" \
+units=$PWD/$data/$lang
+prepare_librispeech() {
+  python -m speechbench.corpora.librispeech --db "$db" --out "$data" \
+    --sets "train-clean-100,dev-clean,$test_set" --names train,dev,test
+}
+finish_data() {  # units (and the sentencepiece model) come from the training text only
+  python -m speechbench.downstream._modules.units --text "$data/train/text" --unit "$unit" \
     --vocab-size "$vocab_size" --out-dir "$units"
-fi
+}
 o="config.downstream_expert.datarc.unit=$unit,,config.downstream_expert.datarc.tokens=$units/tokens.txt"
 [ "$unit" = sentencepiece ] && o+=",,config.downstream_expert.datarc.spm_model=$units/spm.model"
 [ -n "$hidden_size" ] && o+=",,config.downstream_expert.modelrc.hidden_size=$hidden_size"
 extra_overrides="$o${extra_overrides:+,,$extra_overrides}"
+
+sb_stage_corpus 0
+sb_stage_data 1 "test_set=$test_set" "unit=$unit" "vocab_size=$vocab_size"
 sb_stage_extract 2
 sb_stage_train 3
 

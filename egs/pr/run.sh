@@ -5,12 +5,9 @@
 #   ./run.sh --corpus librispeech --db /data/LibriSpeech --lexicon librispeech-lexicon.txt
 #   ./run.sh --stage 2 --upstream apc --upstream-ckpt apc.ckpt
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")"
-utils=../utils
-. "$utils/path.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../utils/recipe.sh"
 
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data + phone units, 2 features, 3 train, 4 decode, 5 score)"
-. "$utils/task_defaults.sh"
 corpus=mini             # mini or librispeech
 db=                     # corpus root for a real corpus (the LibriSpeech/ directory)
 lexicon=                # librispeech: CMUdict-style lexicon (librispeech-lexicon.txt) -> text.phn
@@ -21,33 +18,27 @@ test_dir=               # your own test data dir
 decoder=greedy          # stage 4 decoding: greedy or beam (CTC prefix beam search)
 beam=5                  # beam size for decoder=beam
 . "$utils/parse_options.sh"
-. "$utils/task.sh"
 
 task=pr
-sets="train dev test"
-mini_sets="train dev test"
 require=text.phn
+mini_data=read
+. "$utils/task.sh"
+
 units=$PWD/$data/lang_phone
-stage_done_dir=$(sb_stage_dir)
+prepare_librispeech() {
+  [ -n "$lexicon" ] || { echo "$0: --corpus librispeech needs --lexicon (e.g. librispeech-lexicon.txt)" >&2; exit 1; }
+  local stress_opt=()
+  [ "$stress" = true ] || stress_opt=(--no-stress)
+  python -m speechbench.corpora.librispeech --db "$db" --out "$data" --lexicon "$lexicon" "${stress_opt[@]}" \
+    --sets train-clean-100,dev-clean,test-clean --names train,dev,test
+}
+finish_data() {  # the phone units come from the training transcripts only
+  python -m speechbench.downstream._modules.units --text "$data/train/text.phn" --unit token --out-dir "$units"
+}
+extra_overrides="config.downstream_expert.datarc.tokens=$units/tokens.txt${extra_overrides:+,,$extra_overrides}"
 
 sb_stage_corpus 0
-case $corpus in
-  mini) sb_stage_link_data 1 "$mini_dir/data/read" ;;
-  librispeech)
-    [ -n "$lexicon" ] || { echo "$0: --corpus librispeech needs --lexicon (e.g. librispeech-lexicon.txt)" >&2; exit 1; }
-    if stage_begin 1 "LibriSpeech data with lexicon phones from $db" "$db" "$lexicon" "stress=$stress"; then
-      stress_opt=(); [ "$stress" = true ] || stress_opt=(--no-stress)
-      python -m speechbench.corpora.librispeech --db "$db" --out "$data" --lexicon "$lexicon" "${stress_opt[@]}" \
-        --sets train-clean-100,dev-clean,test-clean --names train,dev,test
-      stage_done 1
-    fi ;;
-  *) echo "$0: --corpus must be mini or librispeech (or give --train-dir/--dev-dir/--test-dir)" >&2; exit 1 ;;
-esac
-# The phone units come from the training transcripts only (dev/test never add units).
-if [ -f $data/train/text.phn ] && { [ ! -f "$units/tokens.txt" ] || [ $data/train/text.phn -nt "$units/tokens.txt" ]; }; then
-  python -m speechbench.downstream._modules.units --text $data/train/text.phn --unit token --out-dir "$units"
-fi
-extra_overrides="config.downstream_expert.datarc.tokens=$units/tokens.txt${extra_overrides:+,,$extra_overrides}"
+sb_stage_data 1 "$lexicon" "stress=$stress"
 sb_stage_extract 2
 sb_stage_train 3
 

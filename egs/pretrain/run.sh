@@ -10,13 +10,10 @@ utils=../utils
 . "$utils/path.sh"
 
 help_message="Usage: $0 [options]  (stages: 0 mini corpus, 1 data check, 2 pretrain)"
-stage=0                 # first stage to run
-stop_stage=100          # last stage to run
+. "$utils/recipe_defaults.sh"
 upstream=apc            # apc, vq_apc, npc, mockingjay, tera, audio_albert or cpc
 data_dir=               # unlabelled data dir (default: the mini corpus' unlabeled/train)
 corpus=mini             # mini: build the embedded corpus when --data-dir is not given
-mini_size=mini          # tiny (tests) or mini (demo)
-mini_dir=               # where the mini corpus is built (default downloads/mini-<size>)
 pretrain_config=        # pretraining YAML (default speechbench/pretrain/conf/<upstream>.yaml)
 steps=                  # override the config's number of steps
 batch_size=             # override the config's batch size
@@ -24,23 +21,18 @@ lr=                     # override the config's learning rate
 seed=0                  # pretraining seed
 device=cpu              # cpu or cuda
 num_threads=2           # CPU threads
-nj=2                    # jobs for building the mini corpus
 expdir=exp              # the checkpoint goes to exp/<upstream>/<upstream>.ckpt
-cmd_backend=local       # local or slurm (egs/utils/cmd.sh)
-slurm_conf=conf/slurm.conf  # Slurm options for cmd_backend=slurm
-max_parallel=           # local backend: jobs at once (empty: nproc)
-force=false             # true: rerun the selected stages even when done
 . "$utils/parse_options.sh"
-. "$utils/task.sh"
 
 stage_done_dir=$expdir/.done/$upstream
+. "$utils/task.sh"
 [ -n "$data_dir" ] || data_dir=$mini_dir/data/unlabeled/train
 out=$expdir/$upstream/$upstream.ckpt
 
 [ -z "${data_dir##"$mini_dir"*}" ] && sb_stage_corpus 0
 
 if stage_begin 1 "check the unlabelled data dir $data_dir" "$data_dir"; then
-  python -m speechbench.data.validate "$data_dir"
+  python -m speechbench.data.validate "$data_dir" --audio
   stage_done 1
 fi
 
@@ -53,6 +45,6 @@ args=(--upstream "$upstream" --data-dir "$data_dir" --out "$out" --seed "$seed" 
 if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${pretrain_config:-default}" "${args[@]}"; then
   mkdir -p "$expdir/$upstream/log"
   $train_cmd "$expdir/$upstream/log/run.log" python -m speechbench.pretrain "${args[@]}"
-  sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $PWD/$out)"
+  sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $(realpath "$out"))"
   stage_done 2
 fi

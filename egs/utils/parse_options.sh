@@ -16,6 +16,7 @@
 # remain in "$@".
 
 _po_script=$0
+[ -n "${_po_shared_defaults+x}" ] || _po_shared_defaults=()
 # A recipe that cd-ed into its own directory first still finds itself.
 [ -f "$_po_script" ] || _po_script=$(basename "$_po_script")
 
@@ -30,9 +31,8 @@ _po_defaults_of() {
   awk '
     /^[ \t]*(\.|source)[ \t].*parse_options\.sh/ { printf "%s", out; done = 1; exit }
     /^[ \t]*(#.*)?$/ { next }
-    /^[ \t]*(\.|source)[ \t].*task_defaults\.sh/ { next }
     !/^[A-Za-z_][A-Za-z0-9_]*=/ { out = ""; next }
-    /^help_message=/ { next }
+    /^(help_message|_)/ { next }
     {
       name = $0; sub(/=.*/, "", name)
       rest = substr($0, length(name) + 2)
@@ -45,14 +45,14 @@ _po_defaults_of() {
     END { if (!done) printf "%s", out }' "$1"
 }
 
-# Usage: the caller's options, then the shared task options when it sources task_defaults.sh.
+# Usage: the caller's options, then the shared ones (the files of defaults the caller sourced,
+# each appending itself to the array _po_shared_defaults), most specific first.
 _po_usage() {
+  local i
   [ -n "${help_message:-}" ] && printf '%s\n\n' "$help_message"
   echo "Options (default in brackets):"
   _po_defaults_of "$_po_script"
-  if grep -q 'task_defaults\.sh' "$_po_script"; then
-    _po_defaults_of "$(dirname "${BASH_SOURCE[0]}")/task_defaults.sh"
-  fi
+  for ((i = ${#_po_shared_defaults[@]} - 1; i >= 0; i--)); do _po_defaults_of "${_po_shared_defaults[i]}"; done
   printf "  --%-22s %s\n" "config FILE" "file of name=value defaults, read before the other options"
 }
 

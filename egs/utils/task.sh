@@ -1,21 +1,29 @@
-# Stages shared by every downstream recipe; *source* it after stage.sh. A recipe sets its
-# defaults (task, sets, mini_sets, require, ...), parses options, then calls:
+# Stages shared by every downstream recipe; *source* it after parse_options.sh and the task's
+# constants (see recipe.sh for the whole shape). A recipe lists its stages:
 #
-#   sb_stage_corpus 0                 build the embedded mini corpus (when --corpus mini)
-#   sb_stage_link_data 1 SRC_PARENT   data/<set> -> SRC_PARENT/<mini set> (or --*-dir), validated
-#   sb_stage_extract 2                upstream features of every set into dump/<tag>/<set>
-#   sb_stage_train 3                  run_benchmark.py -m train (resumes a killed run)
-#   sb_stage_evaluate 4               run_benchmark.py -m evaluate on the test set
-#   sb_stage_score 5                  exp/<tag>/<name>/RESULTS.md and a line in exp/RESULTS.md
+#   sb_stage_corpus 0     build the embedded mini corpus (when --corpus mini)
+#   sb_stage_data 1       data/<tag>/<set> for each set, then every set validated, audio included
+#   sb_stage_extract 2    upstream features of every set into dump/<tag>/<upstream>/<set>
+#   sb_stage_train 3      run_benchmark.py -m train (resumes a killed run)
+#   sb_stage_evaluate 4   run_benchmark.py -m evaluate on the test set
+#   sb_stage_score 5      exp/<tag>/<name>/RESULTS.md and a line in $expdir/RESULTS.md
 #
-# Variables read: task upstream upstream_ckpt upstream_options layer layers use_cache nj
-# seed lr train_config extra_overrides sets (train dev test names under data/) mini_size mini_dir
-# require (files each set must hold) data_tag expdir, and train_cmd/extract_cmd from cmd.sh.
-# Sourcing it also rejects leftover positional arguments and sources cmd.sh and stage.sh.
+# Task constants the recipe sets before sourcing: task (the downstream folder), require (files
+# each set needs besides wav.scp; require_<set> overrides it for one set), mini_data (the mini
+# corpus' data dir for this task), and when they differ from "train dev test": sets (names
+# under data/<tag>/), mini_sets (their names in the mini corpus), user_dirs (the options
+# naming the user's own dirs, one per set).
+#
+# Stage 1 takes the sets from the user's dirs (--train-dir ...), else from the corpus: the
+# mini corpus is linked, a real corpus is prepared by the recipe's function prepare_<corpus>
+# (which writes $data/<set>; --db is required). A recipe may define prepare_mini or
+# prepare_custom to replace the linking, and finish_data for task files derived from the data
+# (units, class lists): every file a recipe writes is written inside a stage.
+#
 # Everything a run writes is namespaced by the data it ran on (data_tag: the mini size, the
-# corpus name, or "custom" for --train-dir/--dev-dir/--test-dir), so a tiny test run never
-# collides with a mini or real-corpus run: data/<tag>/<set>, dump/<tag>/<upstream>/<set>,
-# exp/<tag>/<upstream>_<layers>.
+# corpus name, or "custom" for the user's dirs), so a tiny test run never collides with a mini
+# or real-corpus run: data/<tag>/<set>, dump/<tag>/<upstream>/<set>, exp/<tag>/<upstream>_<layers>.
+# Sourcing it also rejects leftover positional arguments and sources cmd.sh and stage.sh.
 
 [ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
 _sb_utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,12 +31,22 @@ _sb_utils=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$_sb_utils/stage.sh"
 unset _sb_utils
 
+sets=${sets:-train dev test}
+mini_sets=${mini_sets:-$sets}
+user_dirs=${user_dirs:-train_dir dev_dir test_dir}
 mini_dir=${mini_dir:-$SPEECHBENCH_ROOT/downloads/mini-$mini_size}
 if [ -n "${data_dir:-}" ] && [ -n "${train_dir+x}" ]; then  # --data-dir D means D/train D/dev D/test
   train_dir=${train_dir:-$data_dir/train}; dev_dir=${dev_dir:-$data_dir/dev}; test_dir=${test_dir:-$data_dir/test}
 fi
+
+# The user's own dirs, one per set (empty where not given).
+sb_user_dirs() {
+  local var
+  for var in $user_dirs; do printf '%s\n' "${!var:-}"; done
+}
+
 if [ -z "${data_tag:-}" ]; then
-  if [ -n "${train_dir:-}" ]; then data_tag=custom
+  if [ -n "$(sb_user_dirs | tr -d '\n')" ]; then data_tag=custom
   elif [ "$corpus" = mini ]; then data_tag=$mini_size
   else data_tag=$corpus
   fi
@@ -55,32 +73,74 @@ sb_stage_dir() {
   printf '%s/.done/%s/%s' "$expdir" "$data_tag" "$(basename "$(sb_exp_name)")"
 }
 
+# The source of stage 1: custom (the user's dirs), mini, or the real corpus' name.
+sb_data_source() {
+  if [ -n "$(sb_user_dirs | tr -d '\n')" ]; then echo custom; else echo "$corpus"; fi
+}
+
 sb_stage_corpus() {
   local n=$1
-  [ "$corpus" = mini ] && [ -z "${train_dir:-}" ] || return 0
+  [ "$(sb_data_source)" = mini ] || return 0
   if stage_begin "$n" "build the mini corpus ($mini_size) in $mini_dir" "size=$mini_size" "dir=$mini_dir"; then
     python -m speechbench.corpora.mini --size "$mini_size" --out "$mini_dir" --nj "$nj"
     stage_done "$n"
   fi
 }
 
-# $data/<set> for each of train dev test: user dirs, else the mini corpus sets under $1.
-sb_stage_link_data() {
-  local n=$1 src=$2 i set from
-  local user=("$train_dir" "$dev_dir" "$test_dir")
-  read -r -a names <<< "$sets"
+# $data/<set> -> the user's dir of that set, else the mini corpus' set.
+sb_link_sets() {
+  local i=0 set from
+  local -a user minis
+  mapfile -t user < <(sb_user_dirs)
   read -r -a minis <<< "$mini_sets"
-  if stage_begin "$n" "data dirs for $task from ${train_dir:-$src}" "$src" "sets=$sets" "${user[@]}"; then
-    mkdir -p "$data"
-    for i in 0 1 2; do
-      set=${names[$i]}
-      from=${user[$i]:-}
-      [ -n "$from" ] || from=$src/${minis[$i]}
-      [ -d "$from" ] || { echo "$0: data dir $from not found (set --${set}-dir, or run stage 0)" >&2; exit 1; }
-      rm -rf "${data:?}/$set"
-      ln -s "$(cd "$from" && pwd)" "$data/$set"
-      python -m speechbench.data.validate "$data/$set" --require "$require"
-    done
+  mkdir -p "$data"
+  for set in $sets; do
+    from=${user[$i]:-}
+    [ -n "$from" ] || from=$mini_dir/data/$mini_data/${minis[$i]}
+    [ -d "$from" ] || { echo "$0: data dir $from not found (give --${user_dirs%% *} ..., or run stage 0)" >&2; exit 1; }
+    rm -rf "${data:?}/$set"
+    ln -s "$(cd "$from" && pwd)" "$data/$set"
+    i=$((i + 1))
+  done
+}
+
+# Every set of $data, its files and its audio (each file opened), before any training; one
+# validator call per distinct list of required files.
+sb_validate_sets() {
+  local set req
+  local -A dirs=()
+  for set in $sets; do
+    req=require_$set
+    req=${!req-$require}
+    dirs[=$req]+=" $data/$set"  # "=": a key is never empty
+  done
+  for req in "${!dirs[@]}"; do
+    python -m speechbench.data.validate ${dirs[$req]} --require "${req#=}" --audio
+  done
+}
+
+# Stage 1: the data dirs of every set, validated. Extra arguments are more inputs of the stage
+# (the recipe's data options), so changing one redoes it.
+sb_stage_data() {
+  local n=$1 source known
+  local -a user
+  shift
+  source=$(sb_data_source)
+  mapfile -t user < <(sb_user_dirs)
+  if [ "$source" != custom ] && [ "$source" != mini ] && ! declare -F "prepare_$source" > /dev/null; then
+    known=$(declare -F | sed -n 's/^declare -f prepare_//p' | grep -v -e '^mini$' -e '^custom$' | tr '\n' ' ' || true)
+    echo "$0: --corpus must be one of: mini ${known}(or give your own data dirs, see --help)" >&2
+    exit 1
+  fi
+  if stage_begin "$n" "data dirs for $task from ${source/#custom/your data dirs} ($data)" "source=$source" \
+      "corpus=$corpus" "${db:-}" "sets=$sets" "${user[@]}" "mini_dir=$mini_dir" "$@"; then
+    if [ "$source" != custom ] && [ "$source" != mini ]; then
+      [ -n "${db:-}" ] || { echo "$0: --corpus $corpus needs --db, the $corpus root directory" >&2; exit 1; }
+      [ -d "$db" ] || { echo "$0: --db '$db' is not a directory; point it at the $corpus root" >&2; exit 1; }
+    fi
+    if declare -F "prepare_$source" > /dev/null; then "prepare_$source"; else sb_link_sets; fi
+    sb_validate_sets
+    if declare -F finish_data > /dev/null; then finish_data; fi
     stage_done "$n"
   fi
 }
@@ -168,11 +228,13 @@ sb_stage_evaluate() {
   fi
 }
 
+# Score stage: RESULTS.md of the experiment (default $(sb_exp_name)) on a split (default test).
 sb_stage_score() {
-  local n=$1 exp
-  exp=$(sb_exp_name)
-  if stage_begin "$n" "score $exp" "$exp/.stage_hash" "$exp/test_results.json"; then
-    python -m speechbench.report.results --expdir "$exp" --summary "$expdir/RESULTS.md"
+  local n=$1 split=${2:-test} exp=${3:-$(sb_exp_name)}
+  if stage_begin "$n" "score $exp" "$exp/.stage_hash" "$exp/${split}_results.json"; then
+    python -m speechbench.report.results --expdir "$exp" --split "$split" --summary "$expdir/RESULTS.md"
     stage_done "$n"
   fi
 }
+
+stage_done_dir=${stage_done_dir:-$(sb_stage_dir)}

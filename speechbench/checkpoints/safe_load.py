@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import zipfile
 from typing import Any, Iterable
 
 import torch
@@ -55,12 +56,14 @@ _UNSUPPORTED = re.compile(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([
 
 
 def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = (),
-                    map_location: str | torch.device = "cpu", layout: str = "checkpoint") -> Any:
+                    map_location: str | torch.device = "cpu", layout: str = "checkpoint",
+                    mmap: bool = False) -> Any:
     """``torch.load`` a file safely.
 
     ``allowed_globals`` lists the fully qualified names (e.g. ``argparse.Namespace``)
     this layout is known to pickle; each loads as a stub. ``layout`` names what the
-    caller expects, for error messages.
+    caller expects, for error messages. ``mmap`` maps the tensors from the file instead
+    of reading them (zip-format files only; legacy files are read).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -68,7 +71,8 @@ def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = ()
     stubs = [(make_stub(name), name) for name in allowed_globals]
     try:
         with torch.serialization.safe_globals(stubs):
-            return torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True,
+                              mmap=mmap and zipfile.is_zipfile(path))
     except Exception as err:  # torch raises UnpicklingError, RuntimeError or EOFError here
         text = str(err)
         found = _UNSUPPORTED.search(text)
@@ -82,8 +86,12 @@ def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = ()
                               f"is the file truncated or not a PyTorch checkpoint?") from None
 
 
-def check_state_dict(model: torch.nn.Module, state: dict, what: str) -> None:
-    """Strict ``load_state_dict`` with an error listing missing/unexpected/mis-shaped keys."""
+def check_state_dict(model: torch.nn.Module, state: dict, what: str, assign: bool = False) -> None:
+    """Strict ``load_state_dict`` with an error listing missing/unexpected/mis-shaped keys.
+
+    ``assign=True`` makes ``state``'s tensors the parameters (for a model built on the meta
+    device: no second copy of the weights).
+    """
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
@@ -100,4 +108,4 @@ def check_state_dict(model: torch.nn.Module, state: dict, what: str) -> None:
         if shapes:
             parts.append(f"shape mismatches: {head(shapes)}")
         raise CheckpointError(f"{what} does not match the model: " + "; ".join(parts))
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=assign)

@@ -15,11 +15,12 @@ speakers). Every output dir holds ``wav.scp``, ``utt2spk``, ``spk2utt`` and ``ut
 
 * ``--task speaker``: ``OUT/{train,dev,test}`` from the identification split (SUPERB SID).
 * ``--task asv``: ``OUT/test`` holds the utterances of the trial list and ``trials``
-  (``utt1 utt2 target|nontarget``); ``OUT/train_all`` every utterance of the training
-  speakers (SUPERB trains on all of them); ``OUT/train`` and ``OUT/dev`` split it by speaker,
-  ``--dev-speakers`` of them held out with generated trials so the best checkpoint is chosen
-  without looking at the test trials. Short utterances are dropped at training time
-  (``datarc.min_train_seconds``), not here.
+  (``utt1 utt2 target|nontarget``); ``OUT/train_all`` every utterance ``iden_split.txt``
+  lists for the training speakers (SUPERB trains on all of them; a listed file that is
+  missing is an error); ``OUT/train`` and ``OUT/dev`` split it by speaker, ``--dev-speakers``
+  of them held out with generated trials so the best checkpoint is chosen without looking at
+  the test trials (``--no-split`` leaves that to a dev set of your own). Short utterances are
+  dropped at training time (``datarc.min_train_seconds``), not here.
 
     python -m speechbench.corpora.voxceleb1 --db /data/VoxCeleb1 --out data --task speaker
     python -m speechbench.corpora.voxceleb1 --db /data/VoxCeleb1 --out data --task asv
@@ -144,13 +145,6 @@ def write_data_dir(out_dir: str, paths: dict[str, str]) -> int:
     return len(wav_scp)
 
 
-def _speaker_wavs(root: str, spk: str) -> list[str]:
-    """Relative paths of every wav of one speaker."""
-    base = os.path.join(root, spk)
-    return sorted(os.path.relpath(os.path.join(d, n), root)
-                  for d, _, names in os.walk(base) for n in names if n.endswith(".wav"))
-
-
 def prepare_speaker(db: str, out_dir: str) -> dict[str, int]:
     """SUPERB SID: ``out_dir/{train,dev,test}`` from ``iden_split.txt``."""
     sets = read_iden_split(_need_file(db, "iden_split.txt"))
@@ -158,35 +152,46 @@ def prepare_speaker(db: str, out_dir: str) -> dict[str, int]:
     return {name: write_data_dir(os.path.join(out_dir, name), resolve(db, rels, roots)) for name, rels in sets.items()}
 
 
-def prepare_asv(db: str, out_dir: str, trials: str = "veri_test2.txt", dev_speakers: int = 20,
+def prepare_asv(db: str, out_dir: str, trials: str = "veri_test2.txt", dev_speakers: int | None = 20,
                 seed: int = 0) -> dict[str, int]:
-    """ASV: test (trial utterances + ``trials``), train_all, and its speaker split train/dev."""
+    """ASV: test (trial utterances + ``trials``), train_all, and its speaker split train/dev.
+
+    ``train_all`` holds every utterance ``iden_split.txt`` lists for the training speakers (a
+    listed file that is missing is an error, never a silent drop); ``dev_speakers=None``
+    leaves the split to the caller (a dev set of its own).
+    """
     pairs = read_veri_trials(_need_file(db, trials))
     roots = speaker_roots(db)
     test_rels = sorted({r for a, b, _ in pairs for r in (a, b)})
+    test_paths = resolve(db, test_rels, roots)
     test_speakers = {r.split("/", 1)[0] for r in test_rels}
+    listed = [rel for rels in read_iden_split(_need_file(db, "iden_split.txt")).values() for rel in rels]
+    listed_speakers = {rel.split("/", 1)[0] for rel in listed}
     meta_path = os.path.join(db, "vox1_meta.csv")
     if os.path.isfile(meta_path):
         meta = read_meta_sets(meta_path)
-        train_speakers = sorted(s for s, kind in meta.items() if kind == "dev" and s in roots)
+        train_speakers = {s for s, kind in meta.items() if kind == "dev" and s in listed_speakers}
         overlap = sorted(test_speakers.intersection(train_speakers))
         if overlap:
             raise CorpusError(f"{meta_path} marks {len(overlap)} speakers of {trials} as dev (e.g. {overlap[0]}): "
                               f"training and test speakers must be disjoint")
     else:
-        train_speakers = sorted(set(roots) - test_speakers)
+        train_speakers = listed_speakers - test_speakers
     if not train_speakers:
-        raise CorpusError(f"no training speakers under {db} (the dev part of VoxCeleb1, vox1_dev_wav.zip)")
-    counts = {"test": write_data_dir(os.path.join(out_dir, "test"), resolve(db, test_rels, roots))}
+        raise CorpusError(f"no training speakers in {db}/iden_split.txt (the speakers of the dev part of "
+                          f"VoxCeleb1, vox1_dev_wav.zip)")
+    counts = {"test": write_data_dir(os.path.join(out_dir, "test"), test_paths)}
     trial_list: list[Trial] = [(utt_id(a), utt_id(b), y) for a, b, y in pairs]
     write_trials(os.path.join(out_dir, "test", "trials"), trial_list)
-    train_rels = [rel for spk in train_speakers for rel in _speaker_wavs(roots[spk], spk)]
+    train_rels = sorted(rel for rel in listed if rel.split("/", 1)[0] in train_speakers)
     train_all = os.path.join(out_dir, "train_all")
     counts["train_all"] = write_data_dir(train_all, resolve(db, train_rels, roots))
+    if dev_speakers is None:
+        return counts
     try:
         hold_out_speakers(train_all, os.path.join(out_dir, "train"), os.path.join(out_dir, "dev"), dev_speakers, seed)
     except DataDirError as e:
-        raise CorpusError(f"{e}; lower --dev-speakers") from None
+        raise CorpusError(str(e)) from None
     for name in ("train", "dev"):
         with open(os.path.join(out_dir, name, "wav.scp"), encoding="utf-8") as f:
             counts[name] = sum(1 for _ in f)
@@ -194,7 +199,7 @@ def prepare_asv(db: str, out_dir: str, trials: str = "veri_test2.txt", dev_speak
 
 
 def prepare_voxceleb1(db: str, out_dir: str, task: str = "speaker", trials: str = "veri_test2.txt",
-                      dev_speakers: int = 20, seed: int = 0) -> dict[str, int]:
+                      dev_speakers: int | None = 20, seed: int = 0) -> dict[str, int]:
     """Data dirs for ``task`` (speaker or asv) under ``out_dir``; returns utterances per dir."""
     if not os.path.isdir(db):
         raise CorpusError(f"--db {db} is not a directory; point it at the VoxCeleb1 root")
@@ -213,10 +218,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--task", choices=("speaker", "asv"), default="speaker")
     p.add_argument("--trials", default="veri_test2.txt", help="asv: trial list under --db (default veri_test2.txt)")
     p.add_argument("--dev-speakers", type=int, default=20, help="asv: training speakers held out for dev trials")
+    p.add_argument("--no-split", action="store_true", help="asv: only test and train_all (the dev set comes "
+                   "from elsewhere)")
     p.add_argument("--seed", type=int, default=0, help="asv: seed of the dev speakers and their trials")
     a = p.parse_args(argv)
     try:
-        counts = prepare_voxceleb1(a.db, a.out, a.task, a.trials, a.dev_speakers, a.seed)
+        counts = prepare_voxceleb1(a.db, a.out, a.task, a.trials, None if a.no_split else a.dev_speakers, a.seed)
     except (CorpusError, DataDirError, AudioError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ import io
 import logging
 import os
 import subprocess
+from dataclasses import dataclass
 from typing import Iterator
 
 import kaldiio
@@ -34,8 +35,33 @@ MAX_SEGMENT_OVERSHOOT = 0.5
 _warned_stereo: set[str] = set()
 
 
+# The shortest input every upstream turns into at least one frame (wav2vec's receptive
+# field is 465 samples), in seconds.
+MIN_SECONDS = 0.03
+
+
 class AudioError(ValueError):
-    """An utterance's audio cannot be read; the message names utt, path and fix."""
+    """An utterance's audio cannot be read; the message names utt, path and fix.
+
+    ``what`` and ``fix`` hold the two parts, for reports that give their own context.
+    """
+
+    def __init__(self, utt: str, spec: str, what: str, fix: str) -> None:
+        super().__init__(f"utterance '{utt}': {what}: {spec}\n  fix: {fix}")
+        self.utt, self.spec, self.what, self.fix = utt, spec, what, fix
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds before conversion: its own rate, channels and length."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
 
 
 def is_pipe(spec: str) -> bool:
@@ -44,7 +70,7 @@ def is_pipe(spec: str) -> bool:
 
 
 def _fail(utt: str, spec: str, what: str, fix: str) -> AudioError:
-    return AudioError(f"utterance '{utt}': {what}: {spec}\n  fix: {fix}")
+    return AudioError(utt, spec, what, fix)
 
 
 def _run_pipe(spec: str, utt: str) -> bytes:
@@ -116,23 +142,48 @@ def _segment_frames(start: float, end: float | None, sr: int, total: int, spec: 
     return first, max(first, last)
 
 
+def _check_samples(data: np.ndarray, spec: str, utt: str) -> None:
+    """The checks every decoded utterance passes: not empty, every sample finite."""
+    if data.size == 0:
+        raise _fail(utt, spec, "audio is empty (0 samples)",
+                    "remove the utterance from the data dir, or replace the file")
+    if not bool(np.isfinite(data).all()):
+        raise _fail(utt, spec, "audio contains NaN/Inf samples", "re-export the file")
+
+
 def _finish(data: np.ndarray, sr: int, spec: str, utt: str, target_sr: int) -> torch.Tensor:
+    _check_samples(data, spec, utt)
     if data.ndim == 2 and data.shape[1] > 1:
         if spec not in _warned_stereo:
             _warned_stereo.add(spec)
             log.warning("%s has %d channels: mixing down to mono (utterance %s)",
                         spec, data.shape[1], utt)
         data = data.mean(axis=1)
-    data = data.reshape(-1)
-    if data.size == 0:
-        raise _fail(utt, spec, "audio is empty (0 samples)",
-                    "remove the utterance from the data dir, or replace the file")
-    wav = torch.from_numpy(np.ascontiguousarray(data, dtype=np.float32))
-    if not bool(torch.isfinite(wav).all()):
-        raise _fail(utt, spec, "audio contains NaN/Inf samples", "re-export the file")
+    wav = torch.from_numpy(np.ascontiguousarray(data.reshape(-1), dtype=np.float32))
     if sr != target_sr:
         wav = AF.resample(wav, sr, target_sr)
     return wav
+
+
+def _decode(spec: str, utt: str, start: float, end: float | None) -> tuple[np.ndarray, int]:
+    """The samples of one ``wav.scp`` value (``[frames, channels]``) at the file's own rate."""
+    if not spec:
+        raise _fail(utt, "''", "empty wav.scp entry", "give a path or a `cmd |` for this utterance")
+    if is_pipe(spec):
+        return _read_sound(io.BytesIO(_run_pipe(spec, utt)), spec, utt, start, end)
+    if os.path.isfile(spec):
+        if os.path.getsize(spec) == 0:
+            raise _fail(utt, spec, "audio file is empty (0 bytes)",
+                        "replace the file or remove the utterance from the data dir")
+        return _read_sound(spec, spec, utt, start, end)
+    if _looks_like_ark(spec):
+        data, sr = _read_ark(spec, utt)
+        data = data.reshape(data.shape[0], -1) if data.size else data.reshape(0, 1)
+        first, last = _segment_frames(start, end, sr, data.shape[0], spec, utt)
+        return data[first:last], sr
+    raise _fail(utt, spec, "audio file not found",
+                "fix the path in wav.scp (relative paths are relative to the working "
+                "directory), or drop the utterance")
 
 
 def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = SAMPLE_RATE, *,
@@ -142,25 +193,23 @@ def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = SAMPLE_RATE, 
     ``start``/``end`` (seconds) cut a segment, as the ``segments`` file does.
     """
     spec = path_or_spec.strip()
-    if not spec:
-        raise _fail(utt, "''", "empty wav.scp entry", "give a path or a `cmd |` for this utterance")
-    if is_pipe(spec):
-        data, sr = _read_sound(io.BytesIO(_run_pipe(spec, utt)), spec, utt, start, end)
-    elif os.path.isfile(spec):
-        if os.path.getsize(spec) == 0:
-            raise _fail(utt, spec, "audio file is empty (0 bytes)",
-                        "replace the file or remove the utterance from the data dir")
-        data, sr = _read_sound(spec, spec, utt, start, end)
-    elif _looks_like_ark(spec):
-        data, sr = _read_ark(spec, utt)
-        data = data.reshape(data.shape[0], -1) if data.size else data.reshape(0, 1)
-        first, last = _segment_frames(start, end, sr, data.shape[0], spec, utt)
-        data = data[first:last]
-    else:
-        raise _fail(utt, spec, "audio file not found",
-                    "fix the path in wav.scp (relative paths are relative to the working "
-                    "directory), or drop the utterance")
+    data, sr = _decode(spec, utt, start, end)
     return _finish(data, sr, spec, utt, target_sr)
+
+
+def check_audio(path_or_spec: str, utt: str = "?", *, start: float = 0.0,
+                end: float | None = None) -> AudioInfo:
+    """Decode every sample as :func:`load_audio` would, without converting; raise
+    :class:`AudioError` for audio no upstream can use (unreadable, empty, NaN/Inf, too short)."""
+    spec = path_or_spec.strip()
+    data, sr = _decode(spec, utt, start, end)
+    _check_samples(data, spec, utt)
+    info = AudioInfo(sr, data.shape[1] if data.ndim == 2 else 1, data.shape[0])
+    if info.seconds < MIN_SECONDS:
+        raise _fail(utt, spec, f"audio is {info.seconds:.3f} s long, shorter than {MIN_SECONDS} s (the "
+                    "shortest input every upstream turns into a frame)",
+                    "remove the utterance from the data dir, or replace the file")
+    return info
 
 
 def _looks_like_ark(spec: str) -> bool:

@@ -1,7 +1,9 @@
 """Build a Kaldi data dir from a folder of audio plus the CSV/TSV table users already have.
 
 Audio stays where it is, in its own rate and format: the loader resamples on read, so there
-is no conversion pass doubling disk use.
+is no conversion pass doubling disk use. Every file is decoded once before the dir is written
+(``validate --audio``), and the dir is built beside ``--out`` and renamed into place, so a
+table with a corrupt file leaves no data dir behind.
 
     python -m speechbench.data.make_dir --csv meta.tsv --audio-root wavs --out data/train \\
         --path-col file --text-col sentence --speaker-col client_id \\
@@ -14,6 +16,7 @@ import csv
 import logging
 import os
 import re
+import shutil
 import sys
 from typing import Mapping, Sequence
 
@@ -134,15 +137,31 @@ def make_data_dir(csv_path: str, audio_root: str, out_dir: str, path_col: str,
         files["spk2utt"] = {s: " ".join(u)
                             for s, u in spk2utt_from_utt2spk(files["utt2spk"]).items()}
     _refuse_stale_files(out_dir, [*files, "utt2dur"])
-    os.makedirs(out_dir, exist_ok=True)
-    for name, mapping in files.items():
-        write_kv(os.path.join(out_dir, name), mapping)
+    tmp = f"{os.path.abspath(out_dir)}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
     try:
-        compute_utt2dur(out_dir)
-        check_data_dir(out_dir)
+        for name, mapping in files.items():
+            write_kv(os.path.join(tmp, name), mapping)
+        compute_utt2dur(tmp)
+        check_data_dir(tmp, audio=True)
     except (AudioError, DataDirError) as e:
-        raise MakeDirError(f"{e}\n(fix the table {csv_path} or the audio, then rerun)") from None
+        shutil.rmtree(tmp)
+        raise MakeDirError(f"{str(e).replace(tmp, out_dir)}\n(fix the table {csv_path} or the audio, then "
+                           f"rerun; {out_dir} was not written)") from None
+    _replace_dir(tmp, out_dir)
     return len(files["wav.scp"])
+
+
+def _replace_dir(new: str, out_dir: str) -> None:
+    """Put the finished dir ``new`` at ``out_dir``: a failed or killed run never leaves a part of one."""
+    if not os.path.exists(out_dir):
+        os.rename(new, out_dir)
+        return
+    old = f"{os.path.abspath(out_dir)}.old{os.getpid()}"
+    os.rename(out_dir, old)
+    os.rename(new, out_dir)
+    shutil.rmtree(old)
 
 
 def _refuse_stale_files(out_dir: str, names: Sequence[str]) -> None:

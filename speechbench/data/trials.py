@@ -94,10 +94,16 @@ def hold_out_speakers(train_dir: str, out_train: str, out_dev: str, num_speakers
     for utt in data.utts:
         by_speaker.setdefault(utt2spk[utt], []).append(utt)
     eligible = c_sorted(s for s, u in by_speaker.items() if len(u) >= 2)
-    if not 2 <= num_speakers <= min(len(eligible), len(by_speaker) - 2):
-        raise DataDirError(f"{train_dir}: cannot hold out {num_speakers} dev speakers: dev trials need 2 or more "
-                           f"and training keeps 2 or more ({len(by_speaker)} speakers, {len(eligible)} with 2+ "
-                           f"utterances)")
+    most = min(len(eligible), len(by_speaker) - 2)
+    if not 2 <= num_speakers <= most:
+        why = (f"{train_dir}: cannot hold out {num_speakers} dev speakers: dev trials need 2 or more (with 2+ "
+               f"utterances each) and training keeps 2 or more ({len(by_speaker)} speakers, {len(eligible)} with "
+               f"2+ utterances)")
+        if most >= 2:
+            raise DataDirError(f"{why}; use --dev-speakers {min(max(num_speakers, 2), most)} "
+                               f"(any value from 2 to {most} works)")
+        raise DataDirError(f"{why}, so no --dev-speakers value works: give a dev set of your own with --dev-dir "
+                           f"(a data dir with trials), or use 4 or more training speakers")
     rng = np.random.default_rng(seed)
     dev_speakers = c_sorted(str(s) for s in rng.choice(eligible, size=num_speakers, replace=False))
     dev_utts = [u for s in dev_speakers for u in by_speaker[s]]

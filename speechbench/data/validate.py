@@ -4,6 +4,7 @@ Every problem is reported, with its file, line number and the fix; the fixer kee
 utterances present in every file, re-sorts, regenerates spk2utt and says what it dropped.
 
     python -m speechbench.data.validate data/train --require text,utt2spk
+    python -m speechbench.data.validate data/train --audio
     python -m speechbench.data.validate data/train --fix
 
 Checks: required files exist; each file is UTF-8, well formed, C-sorted, with unique keys;
@@ -11,17 +12,26 @@ wav.scp paths exist; segments have 0 <= start < end and a known recording; every
 of text/utt2spk/label files has audio and every utterance with audio has an entry; no
 empty transcripts; spk2utt matches utt2spk; utterance ids start with their speaker id
 (warning). Multi-line files (trials, ctm) may repeat keys.
+
+With ``--audio`` every recording is also opened and decoded (the recipes do this in stage 1,
+so a broken file never first shows up during training): a readable header, samples, all of
+them finite, at least ``MIN_SECONDS`` long, segments inside their recording. The summary
+counts the files that loading converts: several channels (mixed down to mono, with a
+warning) and other sample rates (resampled to 16 kHz).
 """
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import shutil
 import sys
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
 
-from speechbench.data.audio import is_pipe
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.data.audio import MAX_SEGMENT_OVERSHOOT, AudioError, check_audio, is_pipe
 from speechbench.data.kaldi_dir import (FILE_PURPOSE, DataDirError, c_sorted, file_kind,
                                         line_utterances, spk2utt_from_utt2spk, write_kv)
 from speechbench.utils_io import atomic_open
@@ -300,6 +310,68 @@ def _speaker_problems(scan: _Scan) -> list[Problem]:
     return problems
 
 
+@dataclass
+class AudioSummary:
+    """What opening every recording found, including what loading will convert."""
+
+    files: int = 0
+    unusable: int = 0
+    multichannel: int = 0
+    other_rates: collections.Counter = field(default_factory=collections.Counter)
+
+    def __str__(self) -> str:
+        rates = ", ".join(f"{rate} Hz x{n}" for rate, n in sorted(self.other_rates.items()))
+        return (f"audio: {self.files} files opened, {self.unusable} unusable; {self.multichannel} with 2+ "
+                f"channels (mixed down to mono on load); {sum(self.other_rates.values())} not at "
+                f"{SAMPLE_RATE} Hz (resampled on load{': ' + rates if rates else ''})")
+
+
+def _print_progress(done: int, total: int) -> None:
+    print(f"audio: {done}/{total} files checked", file=sys.stderr, flush=True)
+
+
+def check_audio_files(path: str | os.PathLike, progress: Callable[[int, int], None] | None = None,
+                      every: float = 10.0) -> tuple[list[Problem], AudioSummary]:
+    """Open and decode every recording of the data dir; one problem per unusable file or segment.
+
+    ``progress(done, total)`` is called at most every ``every`` seconds, and at the end.
+    """
+    path = os.fspath(path)
+    scan = _scan(path, ())
+    wav = scan.files.get("wav.scp", {})
+    segments: dict[str, list[_Entry]] = {}
+    for e in scan.files.get("segments", {}).values():
+        segments.setdefault(e.value.split()[0], []).append(e)
+    todo = [e for e in wav.values() if not _audio_path_missing(e.value)]
+    problems: list[Problem] = []
+    summary = AudioSummary()
+    last = time.monotonic()
+    for done, e in enumerate(todo, 1):
+        problems += _check_recording(e, segments.get(e.key, []), summary)
+        if progress is not None and (done == len(todo) or time.monotonic() - last >= every):
+            progress(done, len(todo))
+            last = time.monotonic()
+    return problems, summary
+
+
+def _check_recording(e: _Entry, segments: list[_Entry], summary: AudioSummary) -> list[Problem]:
+    """Problems of one wav.scp entry and of the segments cut from it; counts it in ``summary``."""
+    summary.files += 1
+    try:
+        info = check_audio(e.value, e.key)
+    except AudioError as err:
+        summary.unusable += 1
+        return [Problem("wav.scp", e.line, f"audio of '{e.key}' is unusable: {err.what}: {e.value}",
+                        err.fix)]
+    summary.multichannel += info.channels > 1
+    if info.sample_rate != SAMPLE_RATE:
+        summary.other_rates[info.sample_rate] += 1
+    return [Problem("segments", seg.line, f"segment '{seg.key}' ends at {float(seg.value.split()[2]):.3f} s, "
+                    f"past the end of '{e.key}' ({info.seconds:.3f} s)",
+                    "fix the times in segments or drop the segment (--fix)")
+            for seg in segments if float(seg.value.split()[2]) - info.seconds > MAX_SEGMENT_OVERSHOOT]
+
+
 def validate_data_dir(path: str | os.PathLike, require: Sequence[str] = ()) -> list[Problem]:
     """Every problem of the data dir at ``path``, grouped by file, in line order."""
     path = os.fspath(path)
@@ -311,9 +383,15 @@ def validate_data_dir(path: str | os.PathLike, require: Sequence[str] = ()) -> l
     return sorted(problems, key=lambda p: (p.file.encode("utf-8"), p.line or 0))
 
 
-def check_data_dir(path: str | os.PathLike, require: Sequence[str] = ()) -> None:
-    """Raise :class:`DataDirError` listing every error, so an invalid dir never reaches training."""
-    errors = [p for p in validate_data_dir(path, require) if p.severity == "error"]
+def check_data_dir(path: str | os.PathLike, require: Sequence[str] = (), audio: bool = False) -> None:
+    """Raise :class:`DataDirError` listing every error, so an invalid dir never reaches training.
+
+    ``audio`` also decodes every recording (see :func:`check_audio_files`).
+    """
+    problems = validate_data_dir(path, require)
+    if audio and os.path.isdir(path):
+        problems += check_audio_files(path)[0]
+    errors = [p for p in problems if p.severity == "error"]
     if errors:
         shown = [str(p) for p in errors[:20]]
         more = [f"... and {len(errors) - 20} more"] if len(errors) > 20 else []
@@ -388,31 +466,45 @@ def _count_lines(path: str) -> int:
         return sum(1 for line in f if line.strip())
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m speechbench.data.validate",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("dir", help="the data dir (e.g. data/train)")
-    parser.add_argument("--require", default="", help="comma-separated files that must exist "
-                        "besides wav.scp (e.g. text,utt2spk)")
-    parser.add_argument("--fix", action="store_true", help="drop inconsistent entries (originals "
-                        "kept in DIR/.backup), re-sort, regenerate spk2utt")
-    args = parser.parse_args(argv)
-    require = [r.strip() for r in args.require.split(",") if r.strip()]
-    if args.fix and os.path.isdir(args.dir):
+def _report(path: str, require: Sequence[str], fix: bool, audio: bool) -> int:
+    """Validate (and fix) one dir, print its problems and summary; return its error count."""
+    if fix and os.path.isdir(path):
         try:
-            dropped = fix_data_dir(args.dir)
+            dropped = fix_data_dir(path)
         except DataDirError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
         for name, n in dropped.items():
             print(f"{name}: dropped {n} entries")
-    problems = validate_data_dir(args.dir, require)
+    problems = validate_data_dir(path, require)
+    summary = None
+    if audio and os.path.isdir(path):
+        audio_problems, summary = check_audio_files(path, _print_progress)
+        problems = sorted(problems + audio_problems, key=lambda p: (p.file.encode("utf-8"), p.line or 0))
     for p in problems:
         print(p)
     n_err = sum(p.severity == "error" for p in problems)
-    print(f"{args.dir}: {n_err} errors, {len(problems) - n_err} warnings")
-    return 1 if n_err else 0
+    if summary is not None:
+        print(f"{path}: {summary}")
+    print(f"{path}: {n_err} errors, {len(problems) - n_err} warnings")
+    return n_err
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m speechbench.data.validate",
+                                     description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dir", nargs="+", help="the data dir(s) (e.g. data/train data/dev)")
+    parser.add_argument("--require", default="", help="comma-separated files that must exist "
+                        "besides wav.scp (e.g. text,utt2spk)")
+    parser.add_argument("--fix", action="store_true", help="drop inconsistent entries (originals "
+                        "kept in DIR/.backup), re-sort, regenerate spk2utt")
+    parser.add_argument("--audio", action="store_true", help="also open and decode every recording "
+                        "(header, rate, channels, length, finite samples), with progress on stderr")
+    args = parser.parse_args(argv)
+    require = [r.strip() for r in args.require.split(",") if r.strip()]
+    errors = sum(_report(d, require, args.fix, args.audio) for d in args.dir)
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

@@ -50,9 +50,10 @@ def make_report(egs: str, out: str, data_tag: str | None = None, plots: bool = T
         from speechbench.report import plots as plotting
 
         figures = plotting.write_all(board, out, subtitle=f"{date}, commit {commit}")
-    files = leaderboard.write(board, out, commit, date, heatmap="heatmap.png" if plots else None)
+    links = leaderboard.publish(board, out)
+    files = leaderboard.write(board, out, commit, date, heatmap="heatmap.png" if plots else None, links=links)
     if readme:
-        leaderboard.update_readme(readme, board, out, commit, date, "heatmap.png" if plots else None)
+        leaderboard.update_readme(readme, board, out, commit, date, "heatmap.png" if plots else None, links)
         files.append(readme)
     return {"board": board, "files": files, "figures": figures}
 

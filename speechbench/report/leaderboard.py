@@ -22,6 +22,8 @@ import datetime
 import io
 import json
 import os
+import shutil
+import subprocess
 
 from speechbench.report.collect import Run
 from speechbench.report.metrics import TASK_ORDER, display_metric, format_value, lower_is_better
@@ -97,6 +99,52 @@ def _link(target: str | None, out_dir: str) -> str | None:
     return None if not target else os.path.relpath(target, out_dir)
 
 
+def _git_root(path: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", path, "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    except OSError:  # no git: nothing is published from here
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _kept_by_git(path: str, root: str) -> bool:
+    """Inside the repository at ``root`` and not ignored by it: a link to it works where the repo is published."""
+    inside = os.path.commonpath([os.path.realpath(path), os.path.realpath(root)]) == os.path.realpath(root)
+    return inside and subprocess.run(["git", "-C", root, "check-ignore", "-q", os.path.realpath(path)]).returncode != 0
+
+
+def publish(board: Leaderboard, out_dir: str) -> dict[str, str]:
+    """The file to link for every RESULTS.md, config and checkpoint the board cites.
+
+    Outside a git repository every existing file is linked where it is. Inside one, a link must
+    stay valid where the repository is published, so a file git ignores (experiments under
+    ``result/``) is copied to ``out_dir/runs/<task>/<experiment>/`` when it is a small text file
+    (RESULTS.md, config.yaml) and left without a link when it is a checkpoint.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    root = _git_root(out_dir)
+    links: dict[str, str] = {}
+    for (_, task), r in sorted(board.cells.items()):
+        cited = [os.path.join(r.expdir, "RESULTS.md"), r.config, r.checkpoint]
+        for path in (p for p in cited if p and os.path.isfile(p)):
+            if root is None or _kept_by_git(path, root):
+                links[path] = path
+            elif path != r.checkpoint:
+                copy = os.path.join(out_dir, "runs", task, os.path.basename(r.expdir), os.path.basename(path))
+                os.makedirs(os.path.dirname(copy), exist_ok=True)
+                shutil.copyfile(path, copy)
+                links[path] = copy
+    return links
+
+
+def _linked(text: str, path: str | None, base: str, links: dict[str, str] | None) -> str:
+    """``[text](relative path)`` to the file to link for ``path``, else the bare text."""
+    if path is None:
+        return text
+    target = links.get(path) if links is not None else (path if os.path.isfile(path) else None)
+    return f"[{text}]({_link(target, base)})" if target else text
+
+
 def _lr_text(r: Run) -> str:
     if r.lr is None:
         return ""
@@ -118,8 +166,9 @@ def _intro(commit: str, date: str) -> str:
             "(SUPERB's superb_s with this table's best in place of the published state of the art).")
 
 
-def table_lines(board: Leaderboard, out_dir: str) -> list[str]:
-    """The upstream x task table; each number links to its RESULTS.md (relative to ``out_dir``)."""
+def table_lines(board: Leaderboard, out_dir: str, links: dict[str, str] | None = None) -> list[str]:
+    """The upstream x task table; each number links to its RESULTS.md (relative to ``out_dir``; through
+    ``links`` from :func:`publish` when given)."""
     n = len(board.tasks)
     head = ["upstream", "score ↑"] + [f"{t} {display_metric(board.metric[t])}" for t in board.tasks]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -132,20 +181,18 @@ def table_lines(board: Leaderboard, out_dir: str) -> list[str]:
             if r is None:
                 row.append("-")
                 continue
-            text = format_value(r.primary, r.score)
-            results_md = os.path.join(r.expdir, "RESULTS.md")
-            row.append(f"[{text}]({_link(results_md, out_dir)})" if os.path.isfile(results_md) else text)
+            row.append(_linked(format_value(r.primary, r.score), os.path.join(r.expdir, "RESULTS.md"), out_dir, links))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
 def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None = None,
-                heatmap: str | None = None) -> str:
+                heatmap: str | None = None, links: dict[str, str] | None = None) -> str:
     """The leaderboard page: table, score definition, and one provenance line per number."""
     date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# Leaderboard{f' ({board.data_tag})' if board.data_tag else ''}", "",
              _intro(commit, date) + " Each number links to its experiment's RESULTS.md; the table below it "
-             "names config, checkpoint, learning rate and seed.", "", *table_lines(board, out_dir)]
+             "names config, checkpoint, learning rate and seed.", "", *table_lines(board, out_dir, links)]
     if heatmap:
         lines += ["", f"![leaderboard heat map]({heatmap})"]
     lines += ["", "## Runs", "",
@@ -156,8 +203,8 @@ def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None 
             r = board.run(u, t)
             if r is None:
                 continue
-            conf = f"[config]({_link(r.config, out_dir)})" if r.config else "-"
-            ckpt = f"[{os.path.basename(r.checkpoint)}]({_link(r.checkpoint, out_dir)})" if r.checkpoint else "-"
+            conf = _linked("config", r.config, out_dir, links) if r.config else "-"
+            ckpt = _linked(os.path.basename(r.checkpoint), r.checkpoint, out_dir, links) if r.checkpoint else "-"
             lines.append(f"| {u} | {t} | {format_value(r.primary, r.score)} | {_weights_text(r)} | {_lr_text(r) or '-'} | "
                          f"{'-' if r.seed is None else r.seed} | {conf} | {ckpt} |")
     return "\n".join(lines) + "\n"
@@ -168,7 +215,7 @@ README_END = "<!-- speechbench leaderboard: end -->"
 
 
 def update_readme(readme: str, board: Leaderboard, out_dir: str, commit: str, date: str,
-                  heatmap: str | None) -> None:
+                  heatmap: str | None, links: dict[str, str] | None = None) -> None:
     """Replace the text between the README's leaderboard markers with this table and heat map."""
     with open(readme, encoding="utf-8") as f:
         text = f.read()
@@ -177,7 +224,7 @@ def update_readme(readme: str, board: Leaderboard, out_dir: str, commit: str, da
                          "leaderboard should go")
     base = os.path.dirname(os.path.abspath(readme))
     block = [README_START, "", _intro(commit, date) + f" Details: [{_link(os.path.join(out_dir, 'leaderboard.md'), base)}]"
-             f"({_link(os.path.join(out_dir, 'leaderboard.md'), base)}).", "", *table_lines(board, base)]
+             f"({_link(os.path.join(out_dir, 'leaderboard.md'), base)}).", "", *table_lines(board, base, links)]
     if heatmap:
         block += ["", f"![leaderboard heat map]({_link(os.path.join(out_dir, heatmap), base)})"]
     block += ["", README_END]
@@ -228,10 +275,10 @@ def runs_csv(board: Leaderboard) -> str:
 
 
 def write(board: Leaderboard, out_dir: str, commit: str, date: str | None = None,
-          heatmap: str | None = None) -> list[str]:
+          heatmap: str | None = None, links: dict[str, str] | None = None) -> list[str]:
     """Write leaderboard.md, leaderboard.csv and leaderboard_runs.csv atomically; return paths."""
     os.makedirs(out_dir, exist_ok=True)
-    outputs = {"leaderboard.md": to_markdown(board, out_dir, commit, date, heatmap),
+    outputs = {"leaderboard.md": to_markdown(board, out_dir, commit, date, heatmap, links),
                "leaderboard.csv": to_csv(board), "leaderboard_runs.csv": runs_csv(board)}
     paths = []
     for name, text in outputs.items():

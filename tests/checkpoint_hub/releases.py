@@ -1,8 +1,8 @@
 """Tiny stand-ins for every upstream's first released model, in the authors' file layout.
 
 The pretrainable upstreams write theirs with ``official_checkpoint()`` of their pretraining
-objective (a small untrained model); wav2vec, vq-wav2vec, PASE+, wav2vec 2.0 and HuBERT use
-the layout builders of their own upstream tests.
+objective (a small untrained model); the others use the layout builders of their own
+upstream tests.
 """
 from __future__ import annotations
 
@@ -49,4 +49,17 @@ def release_files(upstream: str) -> dict[str, bytes]:
         from upstream_wav2vec2 import conftest as w2v
         with w2v.fake_modules():
             return {names[0]: _torch_bytes(w2v.checkpoint_object(f"{upstream}_base", "hydra"))}
+    if upstream in SSL_LAYOUTS:
+        from upstream_ssl import layouts
+        with layouts.fake_optimizers_module():
+            return {names[0]: _torch_bytes(SSL_LAYOUTS[upstream](layouts))}
     raise KeyError(f"no tiny release for {upstream}: add one here when an upstream gets a models.yaml")
+
+
+# Builders of tests/upstream_ssl for the layout each released file has.
+SSL_LAYOUTS = {
+    "wavlm": lambda layouts: layouts.wavlm_file("base"),
+    "data2vec": lambda layouts: layouts.data2vec_file("base", "hydra"),
+    "distilhubert": lambda layouts: layouts.distiller_file(),
+    "unispeech_sat": lambda layouts: layouts.unispeech_sat_file("base", "wavlm"),
+}

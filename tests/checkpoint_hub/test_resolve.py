@@ -76,12 +76,11 @@ def test_bad_model_lists_are_named(cache_dir, tmp_path, monkeypatch, entry, mess
 
 
 def test_shipped_lists_are_complete():
-    """Every upstream with weights ships a list; every entry names its paper, license and source."""
+    """Every upstream with weights ships a list (maybe empty); every entry names its paper, license and source."""
     upstreams = upstreams_with_models()
     assert set(registry.available("upstream")) - set(upstreams) == {"baseline", "example"}
     for upstream in upstreams:
         models = released_models(upstream)
-        assert models, upstream
         names = set(models) | {a for m in models.values() for a in m.aliases}
         assert len(names) == len(models) + sum(len(m.aliases) for m in models.values()), f"{upstream}: clashing names"
         for model in models.values():

@@ -105,3 +105,29 @@ def test_stale_files_non_utf8_and_empty_value(tmp_path, corpus, write_lines):
     write_lines(table, ["path,text", "three.ogg,yo", "one.wav,"])
     with pytest.raises(MakeDirError, match=r"meta.csv:3: empty value in column\(s\) 'text'"):
         make_data_dir(str(table), str(corpus), str(tmp_path / "f"), "path", text_col="text")
+
+
+@pytest.mark.parametrize("bad", ["header_only", "nan", "garbage"])
+def test_a_corrupt_file_leaves_no_data_dir_and_keeps_the_old_one(tmp_path, corpus, write_lines, bad):
+    import numpy as np
+    import soundfile
+    if bad == "header_only":
+        soundfile.write(corpus / "bad.wav", np.zeros(0, dtype=np.float32), 16000)
+    elif bad == "nan":
+        soundfile.write(corpus / "bad.wav", np.full(1600, np.nan, dtype=np.float32), 16000, subtype="FLOAT")
+    else:
+        (corpus / "bad.wav").write_bytes(b"RIFF" + b"junk" * 100)
+    table = tmp_path / "meta.csv"
+    write_lines(table, ["path,text", "three.ogg,yo", "bad.wav,hi"])
+    out = tmp_path / "d"
+    with pytest.raises(MakeDirError, match=r"(?s)'bad'.*bad.wav") as e:
+        make_data_dir(str(table), str(corpus), str(out), "path", text_col="text")
+    assert f"{out} was not written" in str(e.value) and ".tmp" not in str(e.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["meta.csv", "wavs"]  # no dir, no leftover
+    write_lines(table, ["path,text", "three.ogg,yo"])
+    assert make_data_dir(str(table), str(corpus), str(out), "path", text_col="text") == 1
+    write_lines(table, ["path,text", "one.wav,hi", "bad.wav,hi"])
+    with pytest.raises(MakeDirError):
+        make_data_dir(str(table), str(corpus), str(out), "path", text_col="text")
+    assert read_kv(out / "text") == {"three": "yo"}  # the earlier dir, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "meta.csv", "wavs"]

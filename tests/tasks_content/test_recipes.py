@@ -7,19 +7,15 @@ import subprocess
 
 import pytest
 
-from testutil import REPO
+from testutil import REPO, quick_steps, run_recipe
 
 pytestmark = pytest.mark.slow
 
-QUICK = ("config.runner.total_steps=6,,config.runner.eval_step=3,,config.runner.save_step=3,,config.runner.log_step=3,,"
-         "config.runner.gradient_accumulate_steps=1")
+QUICK = quick_steps(6)
 
 
 def _recipe(task: str, args: list[str], tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = ["bash", f"egs/{task}/run.sh", "--mini-size", "tiny", "--mini-dir", str(tmp_path / "mini"),
-           "--expdir", str(tmp_path / "exp"), "--nj", "1", *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    return run_recipe(task, args, tmp_path / "exp", tmp_path / "mini", timeout=600)
 
 
 def test_pr_recipe(tmp_path):

@@ -8,19 +8,15 @@ import subprocess
 import pytest
 
 from tasks_para_sem.fake_trees import fsc_tree, iemocap_tree
-from testutil import REPO
+from testutil import REPO, quick_steps, run_recipe
 
 pytestmark = pytest.mark.slow
 
-QUICK = ("config.runner.total_steps=4,,config.runner.eval_step=2,,config.runner.save_step=2,,config.runner.log_step=2,,"
-         "config.runner.gradient_accumulate_steps=1,,config.downstream_expert.datarc.batch_size=4")
+QUICK = quick_steps(4, batch_size=4)
 
 
 def _recipe(task: str, args: list[str], tmp_path, mini_dir: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = ["bash", f"egs/{task}/run.sh", "--mini-size", "tiny", "--mini-dir", mini_dir,
-           "--expdir", str(tmp_path / "exp"), "--nj", "1", "--extra-overrides", QUICK, *args]
-    return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900, env=env)
+    return run_recipe(task, ["--extra-overrides", QUICK, *args], tmp_path / "exp", mini_dir)
 
 
 def _metrics(path) -> dict:

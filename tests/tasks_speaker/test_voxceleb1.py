@@ -108,3 +108,33 @@ def test_bad_trial_line_names_file_and_line(tmp_path):
         f.write("yes a b\n")
     with pytest.raises(CorpusError, match=r"veri_test2.txt:5: expected"):
         prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=2)
+
+
+def test_asv_training_set_comes_from_the_lists_and_a_missing_file_is_an_error(tmp_path):
+    db = make_tree(tmp_path / "vox", split_zips=True)
+    extra = tmp_path / "vox" / "dev" / "wav" / "id10001" / "unlisted" / "00001.wav"
+    extra.parent.mkdir(parents=True)
+    soundfile.write(str(extra), np.zeros(8000, dtype=np.float32), 16000)
+    counts = prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=None)
+    assert counts == {"test": 7, "train_all": 16}  # the unlisted file is not part of the corpus
+    assert "id10001-unlisted-00001" not in read_kv(tmp_path / "data" / "train_all" / "wav.scp")
+    os.unlink(os.path.join(db, "dev", "wav", "id10002", VIDEOS[1], "00001.wav"))
+    with pytest.raises(CorpusError, match=r"1 listed audio files are missing \(e.g. .*id10002/a-b_C9/00001.wav\)"):
+        prepare_voxceleb1(db, str(tmp_path / "data2"), task="asv", dev_speakers=2)
+
+
+def test_dev_speakers_advice_names_a_value_that_works(tmp_path):
+    db = make_tree(tmp_path / "vox")
+    with pytest.raises(CorpusError, match=r"use --dev-speakers 2 \(any value from 2 to 2 works\)"):
+        prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=3)
+    assert prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=2)["dev"] == 8
+
+
+def test_three_training_speakers_are_told_to_bring_a_dev_set(tmp_path):
+    db = make_tree(tmp_path / "vox")
+    split = tmp_path / "vox" / "iden_split.txt"
+    split.write_text("".join(x for x in split.read_text().splitlines(True) if "id10004" not in x))
+    for dev_speakers in (0, 1, 2, 3):
+        with pytest.raises(CorpusError, match="no --dev-speakers value works: give a dev set of your own with "
+                                              "--dev-dir"):
+            prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=dev_speakers)

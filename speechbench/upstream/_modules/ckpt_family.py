@@ -25,6 +25,12 @@ def _fairseq_family(keys: list[str]) -> str | None:
     if _any(keys, "feature_aggregator."):
         return "vq_wav2vec" if _any(keys, "vector_quantizer.") else "wav2vec"
     if _any(keys, "encoder.pos_conv."):
+        if _any(keys, "spk_proj."):
+            return "unispeech_sat"
+        if _any(keys, "encoder.pos_conv.1."):
+            return "data2vec"
+        if any(".self_attn.relative_attention_bias." in k for k in keys):
+            return "wavlm/unispeech_sat"
         return "hubert" if _any(keys, "label_embs_concat") else "wav2vec2"
     return None
 
@@ -33,6 +39,8 @@ def guess_family(obj: object) -> str | None:
     """Upstream name whose official layout ``obj`` (a loaded checkpoint) matches, or None."""
     if not isinstance(obj, dict):
         return None
+    if "Distiller" in obj:
+        return "distilhubert"
     if "Transformer" in obj and "SpecHead" in obj:
         return "mockingjay/tera/audio_albert"
     if "weights" in obj and _any(_keys(obj["weights"]), "gEncoder."):

@@ -119,10 +119,11 @@ def safe_load_fairseq(path: str | os.PathLike, layout: str = "fairseq checkpoint
     if not os.path.isfile(path):
         raise CheckpointError(f"{layout} file not found: {path}")
     globals_ = {name: _stand_in(name) for name in _pickled_globals(path) if is_allowed_global(name)}
+    mmap = zipfile.is_zipfile(path)  # tensors stay file pages (legacy files cannot be mapped)
     for _ in range(_MAX_GLOBALS):
         try:
             with torch.serialization.safe_globals(list(globals_.values())):
-                return torch.load(path, map_location="cpu", weights_only=True)
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
         except Exception as err:  # torch raises UnpicklingError, RuntimeError or EOFError
             text = str(err)
             found = _UNSUPPORTED.search(text)
@@ -187,6 +188,9 @@ class FairseqCheckpoint:
 
 
 def _require_tensors(path: str, state: Any, where: str) -> dict[str, torch.Tensor]:
+    if isinstance(state, dict) and isinstance(state.get("_ema"), dict):
+        # data2vec stores its EMA teacher's weights here (a dict of tensors): not used for features
+        state = {k: v for k, v in state.items() if k != "_ema"}
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"{path}: '{where}' is not a state_dict of tensors")
     return dict(state)
@@ -206,7 +210,11 @@ def _dictionaries(raw: dict) -> list[list[str]] | None:
 def read_fairseq_checkpoint(path: str | os.PathLike, layout: str = "fairseq checkpoint") -> FairseqCheckpoint:
     """Load any fairseq-era or converted wav2vec-family file as :class:`FairseqCheckpoint`."""
     path = os.fspath(path)
-    raw = safe_load_fairseq(path, layout)
+    return fairseq_checkpoint_from(path, safe_load_fairseq(path, layout), layout)
+
+
+def fairseq_checkpoint_from(path: str, raw: Any, layout: str = "fairseq checkpoint") -> FairseqCheckpoint:
+    """:func:`read_fairseq_checkpoint` for an object already loaded by :func:`safe_load_fairseq`."""
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path}: a {layout} is a dict; this file holds {type(raw).__name__}")
     if "model_weight" in raw:
@@ -233,6 +241,9 @@ def read_fairseq_checkpoint(path: str | os.PathLike, layout: str = "fairseq chec
         if not isinstance(args, dict):
             raise CheckpointError(f"{path}: 'args' is not an argparse Namespace")
         cfg = {"model": args, "task": args}
+    elif isinstance(cfg, dict) and "encoder_layers" in cfg:
+        raise CheckpointError(f"{path}: this is the WavLM layout ({{'cfg': dict, 'model'}}), not a {layout}; "
+                              f"load it with -u wavlm or -u unispeech_sat")
     else:
         raise CheckpointError(f"{path}: {layout} has neither 'args' nor a 'cfg' with a 'model' section")
     return FairseqCheckpoint(path=path, era=era, cfg=cfg, state_dict=state,

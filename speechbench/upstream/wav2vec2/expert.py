@@ -25,10 +25,11 @@ import torch
 import torch.nn.functional as F
 
 from speechbench.checkpoints import CheckpointError
-from speechbench.upstream._modules.fairseq_checkpoint import read_fairseq_checkpoint
-from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
+from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint, read_fairseq_checkpoint
+from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.wav2vec2.model import (
-    DEFAULT_CONV_LAYERS, EncoderConfig, extract_hidden_states, load_encoder, new_encoder, parse_conv_layers,
+    DEFAULT_CONV_LAYERS, EncoderConfig, check_inputs, extract_hidden_states, load_encoder, new_encoder,
+    parse_conv_layers,
 )
 
 
@@ -52,23 +53,26 @@ class UpstreamExpert(UpstreamBase):
         if unused:
             raise TypeError(f"{self.family} upstream: unknown options {sorted(unused)}; it takes none")
         if ckpt:
-            file = read_fairseq_checkpoint(ckpt, layout=f"{self.title} checkpoint")
-            self.model, self.config = load_encoder(file)
+            self.model, self.config = load_encoder(self.read_checkpoint(ckpt))
             if self.config.family != self.family:
                 raise CheckpointError(f"{ckpt}: this is a {self.config.family} checkpoint; "
                                       f"use -u {self.config.family} instead of -u {self.family}")
         else:
-            self.config = base_config(self.family)
+            self.config = self.random_config()
             self.model = new_encoder(self.config)
         self.model.requires_grad_(False)
         self.downsample_rate = self.config.downsample_rate
 
+    def read_checkpoint(self, path: str) -> FairseqCheckpoint:
+        """The file in plain form; subclasses for other layouts override this."""
+        return read_fairseq_checkpoint(path, layout=f"{self.title} checkpoint")
+
+    def random_config(self) -> EncoderConfig:
+        """The architecture built without ``-k`` (the Base model)."""
+        return base_config(self.family)
+
     def forward(self, wavs: list[torch.Tensor]) -> dict:
-        pad_wavs(wavs)  # the shared input checks (non-empty list of 1-D tensors); padding comes later
-        short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < self.config.min_samples]
-        if short:
-            raise ValueError(f"{self.family} needs at least {self.config.min_samples} samples per utterance "
-                             f"(one frame); too short: {', '.join(short[:5])}")
+        check_inputs(wavs, self.config, self.family)
         if self.config.normalize:
             wavs = [F.layer_norm(w, w.shape) for w in wavs]
         hidden, frames = extract_hidden_states(self.model, wavs)

@@ -1,11 +1,17 @@
-"""wav2vec 2.0 / HuBERT encoders from fairseq checkpoints, on torchaudio's components.
+"""wav2vec 2.0-family encoders from fairseq checkpoints, on torchaudio's components.
 
 The architecture is read from the checkpoint's fairseq config (any era, see
 :mod:`speechbench.upstream._modules.fairseq_checkpoint`), built with
 ``torchaudio.models.wav2vec2_model`` and filled from the fairseq state_dict with renamed
-keys. Our own forward walks torchaudio's modules so that (a) the hidden states are those
-s3prl reports: the input of every transformer layer, then the encoder output (final layer
-norm included for pre-LN models), and (b) an utterance's features never depend on its batch:
+keys. The same encoder serves HuBERT, data2vec audio (stacked positional convs, see
+:mod:`~speechbench.upstream._modules.stacked_pos_conv`), WavLM and UniSpeech-SAT (relative
+position bias, :mod:`~speechbench.upstream._modules.relative_attention`), DistilHuBERT and
+Hugging Face directories (their own key maps). Weights load onto a meta-device model by
+assignment, so a memory-mapped file is never copied a second time.
+
+Our own forward walks torchaudio's modules so that (a) the hidden states are those s3prl
+reports: the input of every transformer layer, then the encoder output (final layer norm
+included for pre-LN models), and (b) an utterance's features never depend on its batch:
 
 * ``task.normalize`` files normalise each waveform on its own, before padding;
 * the conv extractor runs on each unpadded utterance, so the ``default`` extractor's
@@ -29,13 +35,19 @@ from torch import nn
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
 from speechbench.upstream._modules.conv_spec import ConvSpecError, parse_conv_spec
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
+from speechbench.upstream._modules.relative_attention import RelativePositionSelfAttention
+from speechbench.upstream._modules.stacked_pos_conv import StackedPositionalConv
+from speechbench.upstream.base import pad_wavs
 
 DEFAULT_CONV_LAYERS = "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2"
 _FINETUNED = {"wav2vec_ctc": "wav2vec2", "hubert_ctc": "hubert"}
-_PRETRAINED = {"wav2vec2": "wav2vec2", "hubert": "hubert"}
-# Pretraining-only parameters that features do not use (quantiser, targets, masking).
+# fairseq model name -> our upstream name (the ``-u`` that loads it)
+_PRETRAINED = {"wav2vec2": "wav2vec2", "hubert": "hubert", "data2vec_audio": "data2vec",
+               "unispeech_sat": "unispeech_sat", "wavlm": "wavlm"}
+# Pretraining-only parameters that features do not use (quantiser, targets, masking,
+# UniSpeech-SAT's speaker projection and its extra layer norm for the contrastive layer).
 _DROPPED_PREFIXES = ("quantizer.", "input_quantizer.", "project_q.", "project_inp.", "final_proj.",
-                     "target_glu.", "mask_emb", "label_embs_concat")
+                     "target_glu.", "mask_emb", "label_embs_concat", "spk_proj.", "encoder.layer_norm_for_extract.")
 
 
 def parse_conv_layers(spec: Any) -> list[tuple[int, int, int]]:
@@ -48,9 +60,14 @@ def parse_conv_layers(spec: Any) -> list[tuple[int, int, int]]:
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    """Architecture of one wav2vec 2.0 / HuBERT encoder, in fairseq's field names."""
+    """Architecture of one wav2vec 2.0-family encoder, in fairseq's field names.
 
-    family: str  # "wav2vec2" or "hubert"
+    The fields after ``normalize`` are the variants of the family; their defaults are wav2vec 2.0's.
+    ``conv_pos`` is the kernel of each positional conv (fairseq's ``conv_pos // pos_conv_depth``
+    when there are several).
+    """
+
+    family: str  # the upstream that loads it: "wav2vec2", "hubert", "wavlm", "data2vec", ...
     finetuned: bool
     extractor_mode: str  # "default" (GroupNorm on conv 0) or "layer_norm"
     conv_layers: tuple[tuple[int, int, int], ...]
@@ -63,6 +80,12 @@ class EncoderConfig:
     conv_pos: int
     conv_pos_groups: int
     normalize: bool
+    pos_conv_depth: int = 1  # data2vec: a stack of convs (no weight norm) instead of one
+    relative_buckets: int = 0  # WavLM / UniSpeech-SAT relative position bias; 0: none
+    relative_max_distance: int = 0
+    gated_relative_position: bool = False
+    feature_layer_norm: bool = True  # LayerNorm on conv features before the projection (not DistilHuBERT)
+    layer_norm_eps: float = 1e-5
 
     @property
     def downsample_rate(self) -> int:
@@ -78,6 +101,15 @@ class EncoderConfig:
         for _, kernel, stride in reversed(self.conv_layers):
             need = (need - 1) * stride + kernel
         return need
+
+
+def check_inputs(wavs: list[torch.Tensor], cfg: EncoderConfig, name: str) -> None:
+    """The shared input checks, and at least one frame's worth of samples per utterance."""
+    pad_wavs(wavs)
+    short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
+    if short:
+        raise ValueError(f"{name} needs at least {cfg.min_samples} samples per utterance "
+                         f"(one frame); too short: {', '.join(short[:5])}")
 
 
 def _model_and_task(ckpt: FairseqCheckpoint) -> tuple[str, bool, dict, dict]:
@@ -97,9 +129,10 @@ def _model_and_task(ckpt: FairseqCheckpoint) -> tuple[str, bool, dict, dict]:
         else:  # argparse era: a flat namespace
             inner_model, inner_task = inner, inner
         merged_task = {**inner_task, **{k: v for k, v in task.items() if k == "normalize"}}
-        return _FINETUNED[name], True, inner_model, merged_task
+        family = _PRETRAINED.get(str(inner_model.get("_name") or inner_model.get("arch") or ""), _FINETUNED[name])
+        return family, True, inner_model, merged_task
     raise CheckpointError(
-        f"{ckpt.path}: model '{name or '?'}' is not a wav2vec 2.0 / HuBERT model "
+        f"{ckpt.path}: model '{name or '?'}' is not a wav2vec 2.0-family model "
         f"(expected one of {', '.join(sorted({**_PRETRAINED, **_FINETUNED}))}); wav2vec and vq-wav2vec "
         f"files load with -u wav2vec / -u vq_wav2vec")
 
@@ -116,12 +149,15 @@ def encoder_config(ckpt: FairseqCheckpoint) -> EncoderConfig:
     unsupported = []
     if str(m.get("activation_fn", "gelu")) != "gelu":
         unsupported.append(f"activation_fn={m.get('activation_fn')}")
-    if str(m.get("layer_type", "transformer")) != "transformer":
-        unsupported.append(f"layer_type={m.get('layer_type')}")
-    if int(m.get("pos_conv_depth", 1)) != 1:
-        unsupported.append(f"pos_conv_depth={m.get('pos_conv_depth')}")
+    for key in ("layer_type", "structure_type"):  # UniSpeech-SAT names it structure_type
+        if str(m.get(key, "transformer")) != "transformer":
+            unsupported.append(f"{key}={m.get(key)}")
+    if int(m.get("expand_attention_head_size", -1)) != -1:
+        unsupported.append(f"expand_attention_head_size={m.get('expand_attention_head_size')}")
     if unsupported:
         raise CheckpointError(f"{ckpt.path}: unsupported {family} variant ({', '.join(unsupported)})")
+    depth, conv_pos = int(m.get("pos_conv_depth", 1)), int(m.get("conv_pos", 128))
+    relative = _bool(m.get("relative_position_embedding", False))
     mode = str(m.get("extractor_mode", "default"))
     if mode not in ("default", "layer_norm"):
         raise CheckpointError(f"{ckpt.path}: extractor_mode '{mode}' is not 'default' or 'layer_norm'")
@@ -134,8 +170,13 @@ def encoder_config(ckpt: FairseqCheckpoint) -> EncoderConfig:
         encoder_attention_heads=int(m.get("encoder_attention_heads", 12)),
         encoder_ffn_embed_dim=int(m.get("encoder_ffn_embed_dim", 3072)),
         layer_norm_first=_bool(m.get("layer_norm_first", False)),
-        conv_pos=int(m.get("conv_pos", 128)), conv_pos_groups=int(m.get("conv_pos_groups", 16)),
+        conv_pos=conv_pos if depth == 1 else max(3, conv_pos // depth),
+        conv_pos_groups=int(m.get("conv_pos_groups", 16)),
         normalize=_bool(task.get("normalize", m.get("normalize", False))),  # as fairseq reads it
+        pos_conv_depth=depth,
+        relative_buckets=int(m.get("num_buckets", 320)) if relative else 0,
+        relative_max_distance=int(m.get("max_distance", 1280)) if relative else 0,
+        gated_relative_position=relative and _bool(m.get("gru_rel_pos", False)),
     )
 
 
@@ -150,6 +191,13 @@ _RENAMES = tuple((re.compile(pattern), target) for pattern, target in (
     (r"encoder\.pos_conv\.0\.(weight_v|parametrizations\.weight\.original1)",
      "encoder.transformer.pos_conv_embed.conv.parametrizations.weight.original1"),
     (r"encoder\.pos_conv\.0\.bias", "encoder.transformer.pos_conv_embed.conv.bias"),
+    (r"encoder\.pos_conv\.(\d+)\.0\.(weight|bias)", r"encoder.transformer.pos_conv_embed.convs.\1.\2"),
+    # relative position bias: WavLM's names, then UniSpeech-SAT's for the gate
+    (r"encoder\.layers\.0\.self_attn\.relative_attention_bias\.weight",
+     "encoder.transformer.layers.0.attention.rel_attn_embed.weight"),
+    (r"encoder\.layers\.(\d+)\.self_attn\.(?:grep_linear|gate_ur_linear)\.(weight|bias)",
+     r"encoder.transformer.layers.\1.attention.gru_rel_pos_linear.\2"),
+    (r"encoder\.layers\.(\d+)\.self_attn\.(?:grep_a|eco_a)", r"encoder.transformer.layers.\1.attention.gru_rel_pos_const"),
     (r"encoder\.layer_norm\.(weight|bias)", r"encoder.transformer.layer_norm.\1"),
     (r"encoder\.layers\.(\d+)\.self_attn\.((?:k|v|q|out)_proj\.(?:weight|bias))",
      r"encoder.transformer.layers.\1.attention.\2"),
@@ -196,8 +244,12 @@ def torchaudio_state_dict(ckpt: FairseqCheckpoint, cfg: EncoderConfig) -> dict[s
 
 
 def new_encoder(cfg: EncoderConfig) -> torchaudio.models.Wav2Vec2Model:
-    """A torchaudio ``Wav2Vec2Model`` of this architecture (random weights, no dropout)."""
-    return torchaudio.models.wav2vec2_model(
+    """A torchaudio ``Wav2Vec2Model`` of this architecture (random weights, no dropout).
+
+    The family's variants replace torchaudio's parts: the positional conv stack, relative
+    position attention, no feature LayerNorm, another LayerNorm epsilon.
+    """
+    model = torchaudio.models.wav2vec2_model(
         extractor_mode="group_norm" if cfg.extractor_mode == "default" else "layer_norm",
         extractor_conv_layer_config=list(cfg.conv_layers), extractor_conv_bias=cfg.conv_bias,
         encoder_embed_dim=cfg.encoder_embed_dim, encoder_projection_dropout=0.0,
@@ -206,14 +258,41 @@ def new_encoder(cfg: EncoderConfig) -> torchaudio.models.Wav2Vec2Model:
         encoder_attention_dropout=0.0, encoder_ff_interm_features=cfg.encoder_ffn_embed_dim,
         encoder_ff_interm_dropout=0.0, encoder_dropout=0.0, encoder_layer_norm_first=cfg.layer_norm_first,
         encoder_layer_drop=0.0, aux_num_out=None).eval()
+    transformer = model.encoder.transformer
+    if cfg.pos_conv_depth > 1:
+        transformer.pos_conv_embed = StackedPositionalConv(cfg.encoder_embed_dim, cfg.conv_pos,
+                                                           cfg.conv_pos_groups, cfg.pos_conv_depth)
+    if cfg.relative_buckets:
+        for i, layer in enumerate(transformer.layers):
+            layer.attention = RelativePositionSelfAttention(
+                cfg.encoder_embed_dim, cfg.encoder_attention_heads, has_bias_table=i == 0,
+                num_buckets=cfg.relative_buckets, max_distance=cfg.relative_max_distance,
+                gated=cfg.gated_relative_position)
+    if not cfg.feature_layer_norm:
+        model.encoder.feature_projection.layer_norm = nn.Identity()
+    for module in model.encoder.modules():
+        if isinstance(module, nn.LayerNorm):
+            module.eps = cfg.layer_norm_eps
+    return model.eval()
+
+
+def load_weights(cfg: EncoderConfig, state: dict[str, torch.Tensor], what: str) -> torchaudio.models.Wav2Vec2Model:
+    """Build ``cfg`` on the meta device and take ``state``'s tensors as its parameters.
+
+    Assignment instead of copying: with a memory-mapped file the weights exist once (as
+    file pages). Non-float32 tensors (fp16 files) are converted once.
+    """
+    with torch.device("meta"):
+        model = new_encoder(cfg)
+    state = {k: v if v.dtype == torch.float32 else v.float() for k, v in state.items()}
+    check_state_dict(model, state, what, assign=True)
+    return model.eval()
 
 
 def load_encoder(ckpt: FairseqCheckpoint) -> tuple[torchaudio.models.Wav2Vec2Model, EncoderConfig]:
     """Build the checkpoint's architecture and load its weights (strict, named errors)."""
     cfg = encoder_config(ckpt)
-    model = new_encoder(cfg)
-    check_state_dict(model, torchaudio_state_dict(ckpt, cfg), f"{ckpt.path} ({cfg.family} weights)")
-    return model, cfg
+    return load_weights(cfg, torchaudio_state_dict(ckpt, cfg), f"{ckpt.path} ({cfg.family} weights)"), cfg
 
 
 def _single_channel_conv(conv: nn.Conv1d, wav: torch.Tensor) -> torch.Tensor:
@@ -238,35 +317,74 @@ def _conv_features(model: torchaudio.models.Wav2Vec2Model, wav: torch.Tensor) ->
     return x[0].transpose(0, 1)
 
 
-@torch.no_grad()
-def extract_hidden_states(model: torchaudio.models.Wav2Vec2Model,
-                          wavs: list[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """Hidden states (inputs of every layer, then the encoder output) and frame counts.
+@dataclass
+class ProjectedFrames:
+    """Conv features of a batch, projected to the encoder width, padded frames zeroed."""
 
-    ``wavs`` are unpadded (already normalised when the model wants it). The conv extractor
-    runs per utterance: its GroupNorm then sees only that utterance, and no compute is spent
-    on padding; the transformer runs on the padded batch with padded frames masked.
+    x: torch.Tensor  # [B, T, D]
+    frames: torch.Tensor  # LongTensor[B], valid frames per utterance
+    valid: torch.Tensor | None  # bool [B, T], None when nothing is padded
+
+    @property
+    def attention_mask(self) -> torch.Tensor | None:
+        """bool ``[B, 1, T, T]``, True where a query may attend (valid keys); None: no padding."""
+        if self.valid is None:
+            return None
+        b, t = self.valid.shape
+        return self.valid[:, None, None, :].expand(b, 1, t, t)
+
+    def zero_padding(self, states: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Set padded frames to zero in every ``[B, T, D]`` state."""
+        if self.valid is None:
+            return states
+        keep = self.valid[..., None].to(states[0].dtype)
+        return [h * keep for h in states]
+
+
+def project_frames(model: torchaudio.models.Wav2Vec2Model, wavs: list[torch.Tensor]) -> ProjectedFrames:
+    """Conv extractor per unpadded utterance, then (LayerNorm and) projection on the padded batch.
+
+    Per utterance, the ``default`` extractor's GroupNorm sees only that utterance, and no
+    compute is spent on padding. Padded frames are zeroed, as fairseq does before pos_conv.
     """
     feats = [_conv_features(model, w) for w in wavs]
     frames = torch.tensor([len(f) for f in feats], device=feats[0].device)
     padded = feats[0][None] if len(feats) == 1 else nn.utils.rnn.pad_sequence(feats, batch_first=True)
     x = model.encoder.feature_projection(padded)
     valid = None
-    attn_mask = None
     if bool((frames < x.shape[1]).any()):
         valid = torch.arange(x.shape[1], device=x.device)[None, :] < frames[:, None]
-        x = x * valid[..., None].to(x.dtype)  # fairseq zeroes padded frames before pos_conv
-        attn_mask = valid[:, None, None, :].expand(x.shape[0], 1, x.shape[1], x.shape[1])
-    transformer = model.encoder.transformer
-    x = transformer._preprocess(x)  # + positional conv; LayerNorm here for post-LN models
-    hidden = []
+        x = x * valid[..., None].to(x.dtype)
+    return ProjectedFrames(x, frames, valid)
+
+
+def add_positions(transformer: nn.Module, batch: ProjectedFrames) -> torch.Tensor:
+    """The projected frames plus the positional conv; LayerNorm after it for post-LN encoders."""
+    pos = transformer.pos_conv_embed
+    x = batch.x + (pos(batch.x, batch.valid) if isinstance(pos, StackedPositionalConv) else pos(batch.x))
+    return transformer.layer_norm(x) if transformer.layer_norm_first else x  # torchaudio's flag: post-LN
+
+
+def run_layers(transformer: nn.Module, x: torch.Tensor, attention_mask: torch.Tensor | None) -> list[torch.Tensor]:
+    """Input of every layer, then the last layer's output (relative position bias passed on)."""
+    states, position_bias = [], None
     for layer in transformer.layers:
-        hidden.append(x)
-        x, _ = layer(x, attn_mask)
+        states.append(x)
+        x, position_bias = layer(x, attention_mask, position_bias=position_bias)
+    return states + [x]
+
+
+@torch.no_grad()
+def extract_hidden_states(model: torchaudio.models.Wav2Vec2Model,
+                          wavs: list[torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Hidden states (inputs of every layer, then the encoder output) and frame counts.
+
+    ``wavs`` are unpadded (already normalised when the model wants it); see
+    :func:`project_frames`. The transformer runs on the padded batch with padded frames masked.
+    """
+    batch = project_frames(model, wavs)
+    transformer = model.encoder.transformer
+    hidden = run_layers(transformer, add_positions(transformer, batch), batch.attention_mask)
     if not transformer.layer_norm_first:  # torchaudio's flag is True for post-LN encoders
-        x = transformer.layer_norm(x)
-    hidden.append(x)
-    if valid is not None:
-        keep = valid[..., None].to(x.dtype)
-        hidden = [h * keep for h in hidden]
-    return hidden, frames
+        hidden[-1] = transformer.layer_norm(hidden[-1])
+    return batch.zero_padding(hidden), batch.frames

@@ -13,10 +13,8 @@ import os
 import pytest
 import torch
 import yaml
-from torch.utils.data import DataLoader
 
 from speechbench import contracts, registry
-from speechbench.config_sections import merge_section
 from speechbench.features.source import build_feature_source
 from contract.tiny_tasks import TASKS
 

@@ -1,6 +1,6 @@
 """Every upstream folder, present and future, against the contract in speechbench/contracts.py.
 
-Each is built with random weights (no ``-k``), run on a padded batch of three lengths and
+Each is built with random weights (what ``-k random`` gives), run on a padded batch of three lengths and
 checked: output shapes and lengths, one utterance's features whatever it is batched with,
 determinism, and a state-dict round trip into a second, differently seeded instance.
 """

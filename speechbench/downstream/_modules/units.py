@@ -27,7 +27,7 @@ import tempfile
 from typing import Sequence
 
 from speechbench.data.kaldi_dir import DataDirError, read_kv
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 BLANK = "<blank>"
 WORD_BOUNDARY = "|"
@@ -46,15 +46,9 @@ def read_tokens(path: str) -> list[str]:
                            f"`python -m speechbench.downstream._modules.units --text <train>/text "
                            f"--unit char|token|sentencepiece --out-dir data/lang_<unit>`")
     table: dict[int, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) in table:
-                raise DataDirError(f"{path}:{lineno}: expected `symbol id` with a new integer id, "
-                                   f"got '{line.strip()}'")
-            table[int(parts[1])] = parts[0]
+    for _, (symbol, index) in read_fields(path, 2, "`symbol id` with a new integer id", DataDirError,
+                                          valid=lambda f: f[1].isdigit() and int(f[1]) not in table):
+        table[int(index)] = symbol
     if sorted(table) != list(range(len(table))) or table.get(0) != BLANK:
         raise DataDirError(f"{path}: ids must run 0..{len(table) - 1} with `{BLANK} 0` first "
                            f"(the CTC blank); rebuild it with speechbench.downstream._modules.units")

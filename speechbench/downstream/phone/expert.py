@@ -21,7 +21,7 @@ from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.frames import labels_at_upstream_rate
 from speechbench.downstream._modules.pooling import pad_features
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "alignment": "ali.scp",
           "phones": "phones.txt", "batch_size": 16, "label_rate": 160, "num_workers": 0, "seed": 0}
@@ -32,14 +32,8 @@ def read_phone_table(path: str) -> dict[int, str]:
     """``symbol id`` lines -> id -> symbol."""
     if not os.path.isfile(path):
         raise DataDirError(f"{path} not found: phone classification needs the phone table (`symbol id` lines)")
-    table = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != 2 or not parts[1].isdigit():
-                raise DataDirError(f"{path}:{lineno}: expected `symbol id`, got '{line.strip()}'")
-            table[int(parts[1])] = parts[0]
-    return table
+    return {int(index): symbol for _, (symbol, index) in
+            read_fields(path, 2, "`symbol id`", DataDirError, valid=lambda f: f[1].isdigit())}
 
 
 class AlignedDataset(UtteranceDataset):

@@ -43,7 +43,7 @@ from speechbench.hub import HubError, resolve_weights
 from speechbench.metrics.dtw import dtw_scores, standardize_features, znorm_scores
 from speechbench.metrics.std import Detection, StdResult, detections_from_matrix, std_metrics
 from speechbench.upstream.options import parse_options
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 log = logging.getLogger("speechbench.std")
 YES_THRESHOLD = 2.0
@@ -65,20 +65,14 @@ def read_ground_truth(path: str, queries: set[str], docs: set[str]) -> set[tuple
         raise DataDirError(f"{path} not found: each query dir needs `ground_truth` (`query doc start_sec "
                            f"end_sec` per occurrence); prepare it with the recipe's data stage")
     truth = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 4:
-                raise DataDirError(f"{path}:{lineno}: expected `query doc start_sec end_sec`, got '{line.strip()}'")
-            query, doc = parts[:2]
-            if query not in queries:
-                raise DataDirError(f"{path}:{lineno}: query '{query}' is not in this dir's wav.scp")
-            if doc not in docs:
-                raise DataDirError(f"{path}:{lineno}: document '{doc}' is not in the --docs wav.scp "
-                                   f"(queries and documents from different corpora?)")
-            truth.add((query, doc))
+    for lineno, parts in read_fields(path, 4, "`query doc start_sec end_sec`", DataDirError):
+        query, doc = parts[:2]
+        if query not in queries:
+            raise DataDirError(f"{path}:{lineno}: query '{query}' is not in this dir's wav.scp")
+        if doc not in docs:
+            raise DataDirError(f"{path}:{lineno}: document '{doc}' is not in the --docs wav.scp "
+                               f"(queries and documents from different corpora?)")
+        truth.add((query, doc))
     if not truth:
         raise DataDirError(f"{path} lists no occurrence: MTWV needs at least one query that occurs")
     return truth

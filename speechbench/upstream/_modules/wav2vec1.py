@@ -183,17 +183,22 @@ class Aggregator(nn.Module):
         return states
 
 
+def _codeword_dim(cfg: Wav2VecConfig, dim: int) -> int:
+    """Size of one group's codeword: ``vq_dim`` (0: the input's ``dim``) split over ``vq_groups``."""
+    vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
+    if vq_dim % cfg.vq_groups:
+        raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
+    return vq_dim // cfg.vq_groups
+
+
 class GumbelQuantizer(nn.Module):
     """fairseq's ``GumbelVectorQuantizer`` at inference: argmax per group picks a codeword."""
 
     def __init__(self, cfg: Wav2VecConfig, dim: int) -> None:
         super().__init__()
-        vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
-        if vq_dim % cfg.vq_groups:
-            raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
         self.groups, self.num_vars, self.combine_groups = cfg.vq_groups, cfg.vq_vars, cfg.combine_groups
         num_groups = 1 if cfg.combine_groups else cfg.vq_groups
-        self.vars = nn.Parameter(torch.rand(1, num_groups * cfg.vq_vars, vq_dim // cfg.vq_groups))
+        self.vars = nn.Parameter(torch.rand(1, num_groups * cfg.vq_vars, _codeword_dim(cfg, dim)))
         if cfg.vq_depth > 1:
             inner = dim * 2
             blocks = [nn.Sequential(nn.Linear(dim if i == 0 else inner, inner), _activation(cfg.activation))
@@ -219,10 +224,7 @@ class KmeansQuantizer(nn.Module):
 
     def __init__(self, cfg: Wav2VecConfig, dim: int) -> None:
         super().__init__()
-        vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
-        if vq_dim % cfg.vq_groups:
-            raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
-        self.groups, self.var_dim, self.combine_groups = cfg.vq_groups, vq_dim // cfg.vq_groups, cfg.combine_groups
+        self.groups, self.var_dim, self.combine_groups = cfg.vq_groups, _codeword_dim(cfg, dim), cfg.combine_groups
         self.embedding = nn.Parameter(0.01 * torch.randn(cfg.vq_vars, 1 if cfg.combine_groups else cfg.vq_groups, self.var_dim))
         self.projection = nn.Sequential(nn.Conv1d(dim, dim, 1, groups=cfg.vq_groups, bias=False),
                                         MaskedGroupNorm(cfg.vq_groups, dim))

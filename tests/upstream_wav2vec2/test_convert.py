@@ -43,6 +43,7 @@ def test_round_trip_keeps_features(fx, make_checkpoint, convert_main, tmp_path, 
 
 def test_refuses_bad_input_with_exit_code(tmp_path, convert_main, capsys):
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    assert convert_main([str(tmp_path / "junk.pt"), str(tmp_path / "out.pt")]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    assert convert_main([str(tmp_path / "junk.pt"), str(tmp_path / "out.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "cannot read" in err and err.count("\n") == 1
     assert not (tmp_path / "out.pt").exists()

@@ -9,12 +9,10 @@ import importlib
 import os
 from typing import Any
 
+from speechbench.errors import UnknownExpertError
+
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 _CLASS = {"upstream": "UpstreamExpert", "downstream": "DownstreamExpert"}
-
-
-class UnknownExpertError(ValueError):
-    """An upstream/downstream name that has no folder."""
 
 
 def available(kind: str) -> list[str]:

@@ -7,7 +7,6 @@ provide data, a head and metrics (see ``speechbench/downstream/example/expert.py
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
@@ -25,10 +24,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from speechbench import registry
+from speechbench.errors import ConfigError
 from speechbench.train import distributed
-from speechbench.train.checkpoint import (capture_rng, load_experiment, prune_step_checkpoints, restore_rng,
-                                          save_checkpoint)
+from speechbench.train.checkpoint import (capture_rng, load_experiment, prune_step_checkpoints,
+                                          remove_stale_temporaries, restore_rng, save_checkpoint)
 from speechbench.train.config import complete_config, dump_config
+from speechbench.train.expdir import lock as lock_expdir
 from speechbench.train.feature_source import CacheSource, UpstreamSource, select_feature
 from speechbench.train.featurizer import Featurizer
 from speechbench.train.optim import build_optimizer, build_scheduler
@@ -142,7 +143,7 @@ class Runner:
             if layer is not None:
                 cached = list(meta["layers"])
                 if layer not in cached:
-                    raise ValueError(f"layer {layer} is not in the feature cache (cached layers: {cached})")
+                    raise ConfigError(f"layer {layer} is not in the feature cache (cached layers: {cached})")
                 layer = cached.index(layer)
         else:
             upstream_cls = registry.expert_class("upstream", a["upstream"])
@@ -234,21 +235,20 @@ class Runner:
 
     def _lock_expdir(self) -> None:
         """One training run per experiment dir: a second one would interleave checkpoints."""
-        if not self.main:
-            return
-        self._lock = open(os.path.join(self.expdir, ".lock"), "a+")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.seek(0)
-            raise RuntimeError(f"{self.expdir} is being trained by another process (pid {self._lock.read().strip()}); "
-                               f"wait for it, or use another -n/-p") from None
-        self._lock.seek(0)
-        self._lock.truncate()
-        self._lock.write(str(os.getpid()))
-        self._lock.flush()
+        if self.main:
+            self._lock = lock_expdir(self.expdir)
+            remove_stale_temporaries(self.expdir)
 
     def train(self) -> dict:
+        """Train to ``total_steps``; on an error, the progress bar ends its line before the message."""
+        self._bar = None
+        try:
+            return self._train()
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+
+    def _train(self) -> dict:
         self._lock_expdir()
         rc = self.config["runner"]
         model: nn.Module = self.pipeline
@@ -275,10 +275,12 @@ class Runner:
         logger = MetricLogger(self.expdir if self.main else None)
         loader = self.pipeline.expert.get_dataloader("train")
         self._use_cache_in(loader)
+        for split in rc["eval_dataloaders"]:  # a split that cannot load fails now, not after training
+            self.pipeline.expert.get_dataloader(split)
         sampler = loader.batch_sampler
         params = [x for g in groups for x in g["params"]]
         self.pipeline.train()
-        bar = tqdm(total=rc["total_steps"], initial=progress.step, desc="train", disable=not self.main,
+        bar = self._bar = tqdm(total=rc["total_steps"], initial=progress.step, desc="train", disable=not self.main,
                    file=sys.stderr, dynamic_ncols=True)
         accum, micro = rc["gradient_accumulate_steps"], 0
         started = time.time()

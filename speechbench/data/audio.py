@@ -24,6 +24,7 @@ import torch
 import torchaudio.functional as AF
 
 from speechbench.data.kaldi_dir import DataDir
+from speechbench.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MAX_SEGMENT_OVERSHOOT = 0.5
 _warned_stereo: set[str] = set()
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An utterance's audio cannot be read; the message names utt, path and fix."""
 
 

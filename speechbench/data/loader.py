@@ -11,6 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from speechbench.errors import ConfigError
 from speechbench.train import distributed
 
 
@@ -31,7 +32,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     def __init__(self, lengths: Sequence[float], batch_size: int, shuffle: bool, seed: int = 0,
                  max_seconds: float | None = None, drop_last: bool = False) -> None:
         if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths, dtype=np.float64)
         self.batch_size = batch_size
         self.shuffle = shuffle

@@ -33,6 +33,7 @@ from speechbench import registry
 from speechbench.data.audio import AudioError, AudioReader
 from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
 from speechbench.checkpoints.safe_load import CheckpointError
+from speechbench.errors import SpeechbenchError
 from speechbench.hub import HubError
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
@@ -42,7 +43,7 @@ SAMPLE_RATE = 16000
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
-class ExtractError(RuntimeError):
+class ExtractError(SpeechbenchError, RuntimeError):
     """Extraction cannot go on; the message names the utterance or file and the fix."""
 
 

@@ -12,9 +12,10 @@ import os
 import torch
 
 from speechbench.checkpoints.safe_load import load_checkpoint
+from speechbench.errors import ConfigError
 
 
-class LayerSelectionError(ValueError):
+class LayerSelectionError(ConfigError):
     """A ``--layers`` value that cannot be honoured; the message says how to fix it."""
 
 

@@ -7,6 +7,7 @@ own files load with ``weights_only=True`` too.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 import random
 import re
@@ -14,10 +15,15 @@ import re
 import numpy as np
 import torch
 
-from speechbench.checkpoints import CheckpointError, load_checkpoint
+from speechbench.checkpoints import load_checkpoint
+from speechbench.errors import CheckpointError, CorruptCheckpointError
 
 FORMAT = "speechbench-experiment-v1"
+LAYOUT = "speechbench experiment checkpoint"
 _STEP_FILE = re.compile(r"states-(\d+)\.ckpt$")
+_TMP_FILE = re.compile(r"\.ckpt\.tmp\d+$")
+
+log = logging.getLogger("speechbench")
 
 
 def capture_rng() -> dict:
@@ -52,14 +58,16 @@ def save_checkpoint(state: dict, path: str) -> None:
     os.replace(tmp, path)
 
 
-def load_experiment(path: str) -> dict:
-    """Load an experiment checkpoint (a file, or an experiment dir: its newest step checkpoint)."""
-    if os.path.isdir(path):
-        found = latest_step_checkpoint(path)
-        if found is None:
-            raise CheckpointError(f"no states-*.ckpt in {path}; pass a checkpoint file with -e")
-        path = found
-    state = load_checkpoint(path, layout="speechbench experiment checkpoint")
+def remove_stale_temporaries(expdir: str) -> None:
+    """Delete ``*.ckpt.tmp<pid>`` files a killed save left behind (call holding the dir's lock)."""
+    for path in glob.glob(os.path.join(glob.escape(expdir), "*.ckpt.tmp*")):
+        if _TMP_FILE.search(path):
+            os.unlink(path)
+            log.info("removed %s, left by a save that was killed", path)
+
+
+def _load_file(path: str) -> dict:
+    state = load_checkpoint(path, layout=LAYOUT)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a speechbench experiment checkpoint (made by run_benchmark.py -m train); "
                               f"to load an upstream's weights use -k")
@@ -67,16 +75,34 @@ def load_experiment(path: str) -> dict:
     return state
 
 
-def latest_step_checkpoint(expdir: str) -> str | None:
-    """Newest ``states-<step>.ckpt`` in ``expdir`` by step number."""
-    found = [(int(m.group(1)), p) for p in glob.glob(os.path.join(expdir, "states-*.ckpt"))
-             if (m := _STEP_FILE.search(p))]
-    return max(found)[1] if found else None
+def load_experiment(path: str) -> dict:
+    """Load an experiment checkpoint: a file, or an experiment dir's newest readable step checkpoint.
+
+    In a dir, an unreadable newest file (cut short by a full disk or a copy) is skipped with a
+    warning naming it, so the run resumes from the one before.
+    """
+    if not os.path.isdir(path):
+        return _load_file(path)
+    found = step_checkpoints(path)
+    if not found:
+        raise CheckpointError(f"no states-*.ckpt in {path}; pass a checkpoint file with -e")
+    for newest in reversed(found):
+        try:
+            return _load_file(newest)
+        except CorruptCheckpointError as err:
+            log.warning("%s; skipping it for the checkpoint before it", err)
+    raise CheckpointError(f"none of the {len(found)} states-*.ckpt in {path} can be read (see the warnings above); "
+                          f"start the run again with --overwrite")
+
+
+def step_checkpoints(expdir: str) -> list[str]:
+    """``states-<step>.ckpt`` files of ``expdir``, oldest step first."""
+    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(glob.escape(expdir), "states-*.ckpt"))
+                   if (m := _STEP_FILE.search(p)))
+    return [p for _, p in found]
 
 
 def prune_step_checkpoints(expdir: str, keep: int) -> None:
     """Delete all but the newest ``keep`` step checkpoints (named best-* ones are kept)."""
-    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(expdir, "states-*.ckpt"))
-                   if (m := _STEP_FILE.search(p)))
-    for _, p in found[:-keep] if keep > 0 else []:
+    for p in step_checkpoints(expdir)[:-keep] if keep > 0 else []:
         os.unlink(p)

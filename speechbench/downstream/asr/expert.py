@@ -29,6 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from speechbench.downstream._modules.ctc_task import CTCExpert
 from speechbench.downstream.asr.lm import ArpaLM, LMFusion
 from speechbench.downstream.asr.specaug import SPECAUG, SpecAugment
+from speechbench.errors import ConfigError
 from speechbench.train.config import merge_section
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "unit": "char",
@@ -58,7 +59,7 @@ class BiLSTMHead(nn.Module):
                  dropout: float, downsample: int = 1) -> None:
         super().__init__()
         if downsample < 1:
-            raise ValueError(f"asr modelrc.downsample must be >= 1, got {downsample}")
+            raise ConfigError(f"asr modelrc.downsample must be >= 1, got {downsample}")
         self.downsample = downsample
         self.project = nn.Linear(downsample * input_dim, project_dim)
         self.layers = nn.ModuleList(nn.LSTM(project_dim if i == 0 else 2 * hidden_size, hidden_size,

@@ -32,7 +32,7 @@ from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_fe
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
 from speechbench.downstream.asv.trials import LABELS, Trial, read_trials
 from speechbench.metrics.verification import verification_metrics
-from speechbench.train.config import merge_section
+from speechbench.train.config import expert_sections
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 10,
@@ -56,8 +56,8 @@ class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "asv datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "asv modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "asv")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, SpeakerDataset] = {}
         self.trials: dict[str, list[Trial]] = {}

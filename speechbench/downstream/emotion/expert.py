@@ -25,7 +25,7 @@ from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, per_class_accuracy
-from speechbench.train.config import merge_section
+from speechbench.train.config import expert_sections
 from speechbench.utils_io import atomic_open
 
 SPLITS = ("train", "dev", "test")
@@ -52,8 +52,8 @@ class EmotionDataset(UtteranceDataset):
 class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "emotion datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "emotion modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "emotion")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         given = self.datarc["classes"]
         self.class_source = "datarc.classes" if given is not None else f"{self.datarc['train']} (train)"

@@ -4,7 +4,8 @@ Contract with the runner (``speechbench/runner.py``):
 
 * ``DownstreamExpert(upstream_dim, downstream_expert, expdir, **kwargs)``: ``upstream_dim`` is
   the featurizer's output size, ``downstream_expert`` the ``downstream_expert`` section of the
-  config (check its keys yourself), ``expdir`` where to write predictions. ``kwargs`` carries
+  config (read it with ``speechbench.train.config.expert_sections``, which fills defaults and
+  rejects unknown keys), ``expdir`` where to write predictions. ``kwargs`` carries
   ``upstream_rate`` (input samples per feature frame) for frame-level labels.
 * ``get_dataloader(split)`` returns a loader whose batches are ``(utt_ids, wavs, *labels)``,
   each a list; build it with ``speechbench.data.loader.make_dataloader`` (length buckets,
@@ -34,9 +35,11 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
 from speechbench.data.loader import make_dataloader
+from speechbench.train.config import SPLITS, expert_sections
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
+DATARC = {"num_classes": 4, "num_utterances": {"train": 256, "dev": 64, "test": 64}, "batch_size": 16, "seed": 0}
+MODELRC = {"hidden_size": 64}
 
 
 class ToneDataset(Dataset):
@@ -71,9 +74,9 @@ class ToneDataset(Dataset):
 class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = downstream_expert["datarc"]
-        self.expdir = expdir
-        hidden = downstream_expert["modelrc"]["hidden_size"]
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "example")
+        self.datarc, self.expdir = rc["datarc"], expdir
+        hidden = rc["modelrc"]["hidden_size"]
         self.model = nn.Sequential(nn.Linear(upstream_dim, hidden), nn.ReLU(),
                                    nn.Linear(hidden, self.datarc["num_classes"]))
         self.register_buffer("best_dev", torch.tensor(-1.0))

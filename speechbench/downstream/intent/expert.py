@@ -29,7 +29,7 @@ from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, joint_accuracy
-from speechbench.train.config import merge_section
+from speechbench.train.config import expert_sections
 from speechbench.utils_io import atomic_open
 
 SPLITS = ("train", "dev", "test")
@@ -78,8 +78,8 @@ def load_classes(classes: object, slots: list[str]) -> dict[str, list[str]] | No
 class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "intent datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "intent modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "intent")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         self.slots = list(self.datarc["slots"])
         given = load_classes(self.datarc["classes"], self.slots)

@@ -20,7 +20,7 @@ from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.frames import labels_at_upstream_rate
 from speechbench.downstream._modules.pooling import pad_features
-from speechbench.train.config import merge_section
+from speechbench.train.config import expert_sections
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "alignment": "ali.scp",
@@ -69,8 +69,8 @@ class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "phone datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "phone modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "phone")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, AlignedDataset] = {}
         self.table = self._dataset("train").table

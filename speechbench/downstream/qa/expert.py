@@ -37,7 +37,7 @@ from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream.qa.model import PAD, UNK, SpanHead, best_spans
 from speechbench.metrics.span import span_scores
-from speechbench.train.config import merge_section
+from speechbench.train.config import expert_sections
 from speechbench.utils_io import atomic_open
 
 SAMPLE_RATE = 16000
@@ -107,8 +107,8 @@ class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "qa datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "qa modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "qa")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         train = QADataset(self.datarc["train"])
         self.vocab = self._vocab(train.questions)

@@ -10,11 +10,12 @@ from torch import nn
 
 from speechbench.data.audio import AudioReader
 from speechbench.data.kaldi_dir import DataDir
+from speechbench.errors import ConfigError
 from speechbench.features.cache import FeatureCache
 from speechbench.features.extract import make_batches
 
 
-class LayerError(ValueError):
+class LayerError(ConfigError):
     """A layer index the upstream or the cache does not have."""
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from speechbench import errors
+
 # Defaults of fairseq's ``base_wav2vec_architecture`` (what argparse-era files were built from
 # when a field is absent).
 DEFAULTS: dict = {
@@ -31,7 +33,7 @@ DEFAULTS: dict = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.ConfigError):
     """A wav2vec config field we cannot build a model from."""
 
 

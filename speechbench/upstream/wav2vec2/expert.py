@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from speechbench.checkpoints import CheckpointError
+from speechbench.errors import InputTooShortError, OptionError
 from speechbench.upstream._modules.fairseq_checkpoint import read_fairseq_checkpoint
 from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
 from speechbench.upstream.wav2vec2.model import (
@@ -50,7 +51,7 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"{self.family} upstream: unknown options {sorted(unused)}; it takes none")
+            raise OptionError(f"{self.family} upstream: unknown options {sorted(unused)}; it takes none")
         if ckpt:
             file = read_fairseq_checkpoint(ckpt, layout=f"{self.title} checkpoint")
             self.model, self.config = load_encoder(file)
@@ -67,8 +68,9 @@ class UpstreamExpert(UpstreamBase):
         pad_wavs(wavs)  # the shared input checks (non-empty list of 1-D tensors); padding comes later
         short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < self.config.min_samples]
         if short:
-            raise ValueError(f"{self.family} needs at least {self.config.min_samples} samples per utterance "
-                             f"(one frame); too short: {', '.join(short[:5])}")
+            raise InputTooShortError(f"{self.family} needs at least {self.config.min_samples} samples per utterance "
+                                     f"(one frame); too short: {', '.join(short[:5])}",
+                                     [i for i, w in enumerate(wavs) if len(w) < self.config.min_samples])
         if self.config.normalize:
             wavs = [F.layer_norm(w, w.shape) for w in wavs]
         hidden, frames = extract_hidden_states(self.model, wavs)

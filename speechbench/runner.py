@@ -280,8 +280,8 @@ class Runner:
         sampler = loader.batch_sampler
         params = [x for g in groups for x in g["params"]]
         self.pipeline.train()
-        bar = self._bar = tqdm(total=rc["total_steps"], initial=progress.step, desc="train", disable=not self.main,
-                   file=sys.stderr, dynamic_ncols=True)
+        bar = self._bar = tqdm(total=rc["total_steps"], initial=progress.step, desc="train",
+                               disable=not self.main, file=sys.stderr, dynamic_ncols=True)
         accum, micro = rc["gradient_accumulate_steps"], 0
         started = time.time()
         while progress.step < rc["total_steps"]:
@@ -362,6 +362,7 @@ class Runner:
         """Score one split and write ``<expdir>/<split>_results.json``."""
         logger = MetricLogger(None)
         step = self.resume["Step"] if self.resume else 0
+        log.info("scoring %s (step %d) on %s", checkpoint_path, step, split)
         self._evaluate(split, logger, step)
         result = {"split": split, "metrics": logger.latest, "checkpoint": checkpoint_path, "step": step,
                   "upstream": self.args["upstream"], "downstream": self.args["downstream"],

@@ -143,14 +143,14 @@ def complete_config(config: dict) -> dict:
     return config
 
 
-def merge_section(section: dict | None, defaults: dict, where: str) -> dict:
+def merge_section(section: dict | None, defaults: dict, where: str, what: str = "keys") -> dict:
     """``defaults`` updated by ``section``; a key not in ``defaults`` is an error naming ``where``."""
     section = section or {}
     if not isinstance(section, dict):
         raise ConfigError(f"{where} must be a mapping")
     unknown = sorted(set(section) - set(defaults))
     if unknown:
-        raise ConfigError(f"unknown keys in {where}: {unknown}; valid: {sorted(defaults)}")
+        raise ConfigError(f"unknown {what} in {where}: {unknown}; valid: {sorted(defaults)}")
     return {**defaults, **section}
 
 
@@ -160,14 +160,8 @@ def expert_sections(downstream_expert: dict | None, sections: dict[str, dict], t
     ``sections`` maps sub-section names (``datarc``, ``modelrc``, ...) to their defaults; an
     unknown sub-section or key is a ConfigError naming the task and listing the valid ones.
     """
-    downstream_expert = downstream_expert or {}
-    if not isinstance(downstream_expert, dict):
-        raise ConfigError(f"config.downstream_expert of the {task} task must be a mapping of {list(sections)}")
-    unknown = sorted(set(downstream_expert) - set(sections))
-    if unknown:
-        raise ConfigError(f"unknown sections in {task} downstream_expert: {unknown}; valid: {list(sections)}")
-    return {name: merge_section(downstream_expert.get(name), defaults, f"{task} {name}")
-            for name, defaults in sections.items()}
+    given = merge_section(downstream_expert, dict.fromkeys(sections), f"{task} downstream_expert", "sections")
+    return {name: merge_section(given[name], defaults, f"{task} {name}") for name, defaults in sections.items()}
 
 
 def dump_config(config: dict, path: str) -> None:

@@ -151,3 +151,18 @@ def test_a_harmless_protocol_4_file_says_why_it_cannot_load(tmp_path):
     with pytest.raises(CheckpointError, match=r"pickled with protocol 4, which the safe loader .* does not read; "
                                               r"if you trust the file, re-save it: python tools/convert_checkpoint"):
         load_checkpoint(path)
+
+
+def test_scanner_reads_stack_globals_through_the_memo(tmp_path):
+    """Protocol 4 names a second global of the same module through a memo reference."""
+    import pickle
+
+    from speechbench.checkpoints.pickle_scan import pickled_globals
+
+    class ReadsCwd:
+        def __reduce__(self):
+            return os.getcwd, ()
+
+    path = tmp_path / "two.pkl"
+    path.write_bytes(pickle.dumps([_RunsCommand("x"), ReadsCwd()], protocol=4))
+    assert [name.split(".")[1] for name in pickled_globals(path)] == ["system", "getcwd"]

@@ -8,6 +8,7 @@ and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -102,6 +103,8 @@ def run(a: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     a = get_parser().parse_args(argv)
+    # Warnings before the runner sets up its own logs (a damaged checkpoint skipped) look like its lines.
+    logging.basicConfig(format="%(asctime)s [%(levelname)s] %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     try:
         return run(a)
     except SpeechbenchError as err:

@@ -90,7 +90,7 @@ def load_experiment(path: str) -> dict:
         try:
             return _load_file(newest)
         except CorruptCheckpointError as err:
-            log.warning("%s; skipping it for the checkpoint before it", err)
+            log.warning("skipping the damaged %s, using the checkpoint before it: %s", os.path.basename(newest), err)
     raise CheckpointError(f"none of the {len(found)} states-*.ckpt in {path} can be read (see the warnings above); "
                           f"start the run again with --overwrite")
 

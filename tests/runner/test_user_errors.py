@@ -246,7 +246,7 @@ def test_resume_skips_a_truncated_newest_checkpoint_and_stale_temporaries(tmp_pa
     done = run_cli(["-m", "train", "-e", str(expdir)], cwd=str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{expdir}/states-4.ckpt: cannot read this speechbench experiment checkpoint" in done.stderr
-    assert "skipping it for the checkpoint before it" in done.stderr
+    assert "[WARNING] skipping the damaged states-4.ckpt, using the checkpoint before it: " in done.stderr
     assert f"resuming from {expdir}/states-2.ckpt at step 2" in done.stderr
     assert not stale.exists()
     resumed = torch.load(expdir / "states-4.ckpt", weights_only=True)

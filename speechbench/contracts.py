@@ -40,12 +40,14 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 from torch import nn
 
+from speechbench.errors import SpeechbenchError
+
 SAMPLE_RATE = 16000  # of every waveform an upstream receives
 DIRECTIONS = ("max", "min")  # of a metric: higher is better, lower is better
 COMMON_METRICS = {"loss": "min"}  # metrics any task may log, with their direction
 
 
-class ContractError(TypeError):
+class ContractError(SpeechbenchError, TypeError):
     """An expert that does not provide what the runner needs; the message names what to add."""
 
 

@@ -14,14 +14,11 @@ from typing import Any
 from torch import nn
 
 from speechbench import contracts
+from speechbench.errors import UnknownExpertError
 
 _ROOT = os.path.dirname(os.path.abspath(__file__))
 _CLASS = {"upstream": "UpstreamExpert", "downstream": "DownstreamExpert"}
 _CHECK = {"upstream": contracts.check_upstream_class, "downstream": contracts.check_downstream_class}
-
-
-class UnknownExpertError(ValueError):
-    """An upstream/downstream name that has no folder."""
 
 
 def available(kind: str) -> list[str]:

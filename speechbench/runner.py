@@ -7,7 +7,6 @@ provide data, a head and metrics (see ``speechbench/downstream/example/expert.py
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import math
@@ -25,10 +24,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from speechbench import contracts, registry
-from speechbench.checkpoints.experiment import ExperimentCheckpoint, load_experiment, prune_step_checkpoints
+from speechbench.checkpoints.experiment import (ExperimentCheckpoint, load_experiment, prune_step_checkpoints,
+                                                remove_stale_temporaries)
 from speechbench.features.source import FeatureSource, build_feature_source
 from speechbench.train import distributed
 from speechbench.train.config import complete_config, dump_config
+from speechbench.train.expdir import lock as lock_expdir
 from speechbench.train.featurizer import Featurizer
 from speechbench.train.optim import build_optimizer, build_scheduler
 from speechbench.train.rng import capture_rng, restore_rng
@@ -258,19 +259,9 @@ class Runner:
 
     def _lock_expdir(self) -> None:
         """One training run per experiment dir: a second one would interleave checkpoints."""
-        if not self.main:
-            return
-        self._lock = open(os.path.join(self.expdir, ".lock"), "a+")
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock.seek(0)
-            raise RuntimeError(f"{self.expdir} is being trained by another process (pid {self._lock.read().strip()}); "
-                               f"wait for it, or use another -n/-p") from None
-        self._lock.seek(0)
-        self._lock.truncate()
-        self._lock.write(str(os.getpid()))
-        self._lock.flush()
+        if self.main:
+            self._lock = lock_expdir(self.expdir)
+            remove_stale_temporaries(self.expdir)
 
     def train(self) -> dict:
         """Train to ``total_steps`` (from where a resumed checkpoint stopped); returns the last logged values."""
@@ -308,6 +299,8 @@ class Runner:
                 json.dump(self.args, f, indent=1)
         logger = MetricLogger(self.expdir if self.main else None)
         loader = self._loader("train")
+        for split in rc["eval_dataloaders"]:  # a split that cannot load fails now, not after training
+            self._loader(split)
         self.pipeline.train()
         bar = tqdm(total=rc["total_steps"], initial=self.progress.step, desc="train", disable=not self.main,
                    file=sys.stderr, dynamic_ncols=True)
@@ -402,6 +395,7 @@ class Runner:
         """Score one split and write ``<expdir>/<split>_results.json``."""
         logger = MetricLogger(None)
         step = self.progress.step
+        log.info("scoring %s (step %d) on %s", checkpoint_path, step, split)
         self._evaluate(split, logger, step)
         result = {"split": split, "metrics": logger.latest, "checkpoint": checkpoint_path, "step": step,
                   "upstream": self.args["upstream"], "downstream": self.args["downstream"],

@@ -7,6 +7,9 @@ import tempfile
 from contextlib import contextmanager
 from typing import IO, Callable, Iterator
 
+TMP_PREFIX = ".tmp."
+"""Start of the name of :func:`atomic_open`'s temporary file (``.tmp.<random>.<name>``), for cleaning up after kills."""
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -20,7 +23,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", **kwargs) -> Iterator[
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.", suffix="." + os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TMP_PREFIX, suffix="." + os.path.basename(path))
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; results must be readable on shared clusters
     try:

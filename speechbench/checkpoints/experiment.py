@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field, fields
@@ -19,12 +20,17 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import torch
 
-from speechbench.checkpoints.safe_load import CheckpointError, load_checkpoint
-from speechbench.utils_io import atomic_open
+from speechbench.checkpoints.safe_load import load_checkpoint
+from speechbench.errors import CheckpointError, CorruptCheckpointError
+from speechbench.utils_io import TMP_PREFIX, atomic_open
 
 FORMAT = "speechbench-experiment-v1"
 LAYOUT = "speechbench experiment checkpoint"
 _STEP_FILE = re.compile(r"states-(\d+)\.ckpt$")
+TEMPORARIES = f"{TMP_PREFIX}*.ckpt"
+"""What a save killed mid-write leaves in an experiment dir (``atomic_open``'s temporary of a checkpoint)."""
+
+log = logging.getLogger("speechbench")
 # field -> key on disk
 _KEYS = {"args": "Args", "config": "Config", "downstream": "Downstream", "featurizer": "Featurizer",
          "upstream": "Upstream", "optimizer": "Optimizer", "scheduler": "Scheduler", "scaler": "Scaler",
@@ -104,13 +110,7 @@ class ExperimentCheckpoint:
         return layers
 
 
-def load_experiment(path: str) -> ExperimentCheckpoint:
-    """An experiment checkpoint: a file, or an experiment dir's newest step checkpoint."""
-    if os.path.isdir(path):
-        found = latest_step_checkpoint(path)
-        if found is None:
-            raise CheckpointError(f"no states-*.ckpt in {path}; pass a checkpoint file with -e")
-        path = found
+def _load_file(path: str) -> ExperimentCheckpoint:
     state = load_checkpoint(path, layout=LAYOUT)
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a speechbench experiment checkpoint (made by run_benchmark.py -m train); "
@@ -118,16 +118,42 @@ def load_experiment(path: str) -> ExperimentCheckpoint:
     return ExperimentCheckpoint.from_state(state, os.path.abspath(path))
 
 
-def latest_step_checkpoint(expdir: str) -> str | None:
-    """Newest ``states-<step>.ckpt`` in ``expdir`` by step number."""
-    found = [(int(m.group(1)), p) for p in glob.glob(os.path.join(expdir, "states-*.ckpt"))
-             if (m := _STEP_FILE.search(p))]
-    return max(found)[1] if found else None
+def load_experiment(path: str) -> ExperimentCheckpoint:
+    """An experiment checkpoint: a file, or an experiment dir's newest readable step checkpoint.
+
+    In a dir, an unreadable newest file (cut short by a full disk or a copy) is skipped with a
+    warning naming it, so the run resumes from the one before.
+    """
+    if not os.path.isdir(path):
+        return _load_file(path)
+    found = step_checkpoints(path)
+    if not found:
+        raise CheckpointError(f"no states-*.ckpt in {path}; pass a checkpoint file with -e")
+    for newest in reversed(found):
+        try:
+            return _load_file(newest)
+        except CorruptCheckpointError as err:
+            log.warning("skipping the damaged %s, using the checkpoint before it: %s", os.path.basename(newest), err)
+    raise CheckpointError(f"none of the {len(found)} states-*.ckpt in {path} can be read (see the warnings above); "
+                          f"start the run again with --overwrite")
+
+
+def step_checkpoints(expdir: str) -> list[str]:
+    """``states-<step>.ckpt`` files of ``expdir``, oldest step first."""
+    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(glob.escape(expdir), "states-*.ckpt"))
+                   if (m := _STEP_FILE.search(p)))
+    return [p for _, p in found]
 
 
 def prune_step_checkpoints(expdir: str, keep: int) -> None:
     """Delete all but the newest ``keep`` step checkpoints (named best-* ones are kept)."""
-    found = sorted((int(m.group(1)), p) for p in glob.glob(os.path.join(expdir, "states-*.ckpt"))
-                   if (m := _STEP_FILE.search(p)))
-    for _, p in found[:-keep] if keep > 0 else []:
+    for p in step_checkpoints(expdir)[:-keep] if keep > 0 else []:
         os.unlink(p)
+
+
+def remove_stale_temporaries(expdir: str) -> None:
+    """Delete the checkpoint temporaries a killed save left behind (call holding the dir's lock,
+    so that no save of this dir is under way)."""
+    for path in glob.glob(os.path.join(glob.escape(expdir), TEMPORARIES)):
+        os.unlink(path)
+        log.info("removed %s, left by a save that was killed", path)

@@ -26,6 +26,7 @@ import torchaudio.functional as AF
 
 from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.kaldi_dir import DataDir, write_kv
+from speechbench.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ _warned_stereo: set[str] = set()
 MIN_SECONDS = 0.03
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An utterance's audio cannot be read; the message names utt, path and fix.
 
     ``what`` and ``fix`` hold the two parts, for reports that give their own context.

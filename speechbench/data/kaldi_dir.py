@@ -11,10 +11,11 @@ from typing import Iterable, Mapping, Sequence
 import kaldiio
 import numpy as np
 
+from speechbench.errors import DataError
 from speechbench.utils_io import atomic_open
 
 
-class DataDirError(ValueError):
+class DataDirError(DataError):
     """A data dir is missing, incomplete or inconsistent; the message names the fix."""
 
 
@@ -34,7 +35,7 @@ def read_kv(path: str | os.PathLike) -> dict[str, str]:
             key, *rest = line.split(maxsplit=1)  # Kaldi splits on spaces or tabs
             value = rest[0] if rest else ""
             if key in out:
-                raise ValueError(f"{path}:{lineno}: duplicate key '{key}' (keys must be unique; "
+                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}' (keys must be unique; "
                                  f"run `python -m speechbench.data.validate "
                                  f"{os.path.dirname(os.fspath(path)) or '.'} --fix`)")
             out[key] = value.strip()

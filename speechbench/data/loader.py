@@ -11,6 +11,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from speechbench.errors import ConfigError
+
 
 def collate_utterances(items: list[tuple]) -> tuple[list, ...]:
     """``[(utt, wav, *labels), ...]`` -> ``(utts, wavs, *labels)``, each a list."""
@@ -32,7 +34,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
                  max_seconds: float | None = None, drop_last: bool = False, rank: int = 0,
                  world_size: int = 1) -> None:
         if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths, dtype=np.float64)
         self.batch_size = batch_size
         self.shuffle = shuffle

@@ -34,6 +34,7 @@ from speechbench.checkpoints.safe_load import CheckpointError
 from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.audio import AudioError, AudioReader
 from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
+from speechbench.errors import SpeechbenchError
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
 from speechbench.hub import HubError
@@ -42,7 +43,7 @@ from speechbench.utils_io import atomic_open, human_bytes
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
-class ExtractError(RuntimeError):
+class ExtractError(SpeechbenchError, RuntimeError):
     """Extraction cannot go on; the message names the utterance or file and the fix."""
 
 

@@ -11,10 +11,10 @@ import os
 import torch
 
 from speechbench.checkpoints.experiment import load_experiment
-from speechbench.checkpoints.safe_load import CheckpointError
+from speechbench.errors import CheckpointError, ConfigError
 
 
-class LayerSelectionError(ValueError):
+class LayerSelectionError(ConfigError):
     """A ``--layers`` value that cannot be honoured; the message says how to fix it."""
 
 

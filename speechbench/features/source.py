@@ -17,16 +17,31 @@ from torch.nn.utils.rnn import pad_sequence
 
 from speechbench import registry
 from speechbench.contracts import SAMPLE_RATE, check_upstream_output
+from speechbench.errors import ConfigError, DataError, InputTooShortError
 from speechbench.features.cache import FeatureCache
+
+
+class LayerError(ConfigError):
+    """A layer index the upstream or the cache does not have."""
 
 
 def select_feature(output: dict, selection: str) -> list[torch.Tensor]:
     """Pick ``hidden_states`` (all layers) or another named output of an upstream."""
     if selection not in output:
         names = sorted(k for k, v in output.items() if k != "feature_lengths")
-        raise KeyError(f"upstream output has no '{selection}'; available: {', '.join(names)}")
+        raise ConfigError(f"upstream output has no '{selection}'; available: {', '.join(names)}")
     value = output[selection]
     return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _name_short_utterances(err: InputTooShortError, utt_ids: list[str],
+                           wavs: list[torch.Tensor]) -> InputTooShortError:
+    """The upstream's error about batch positions, restated with the utterance ids."""
+    short = [f"'{utt_ids[i]}' ({len(wavs[i]) / SAMPLE_RATE:.3f} s)" for i in err.indices if i < len(utt_ids)]
+    what = f"utterance {', '.join(short)}" if short else f"one of the utterances {utt_ids}"
+    return InputTooShortError(f"{what} is too short for this upstream ({err}); remove its line from the data "
+                              f"dir's wav.scp, then `python -m speechbench.data.validate DIR --fix` drops it from "
+                              f"the other files", err.indices)
 
 
 class FeatureSource(nn.Module):
@@ -86,7 +101,7 @@ class UpstreamSource(FeatureSource):
     def layer_position(self, layer: int) -> int:
         n = len(self.dims)
         if not -n <= layer < n:
-            raise ValueError(f"layer {layer} does not exist: the upstream has {n} hidden states (0..{n - 1})")
+            raise LayerError(f"layer {layer} does not exist: the upstream has {n} hidden states (0..{n - 1})")
         return layer
 
     def train(self, mode: bool = True) -> "UpstreamSource":
@@ -109,7 +124,10 @@ class UpstreamSource(FeatureSource):
         wavs = [w.to(device) for w in wavs]
         grad = self.trainable and self.training
         with contextlib.nullcontext() if grad else torch.inference_mode():
-            out = self.upstream(wavs)
+            try:
+                out = self.upstream(wavs)
+            except InputTooShortError as err:
+                raise _name_short_utterances(err, utt_ids, wavs) from None
             hidden = select_feature(out, self.selection)
             lengths = out["feature_lengths"]
         if not grad:  # inference tensors cannot enter autograd (the featurizer weights need them)
@@ -128,8 +146,8 @@ class CacheSource(FeatureSource):
         first = caches[0].meta
         for cache in caches[1:]:
             if (cache.meta["layers"], cache.meta["dims"]) != (first["layers"], first["dims"]):
-                raise ValueError(f"feature caches {caches[0].dump_dir} and {cache.dump_dir} hold different layers; "
-                                 f"extract every set with the same --layers")
+                raise DataError(f"feature caches {caches[0].dump_dir} and {cache.dump_dir} hold different layers; "
+                                f"extract every set with the same --layers")
         self.downsample_rate = first["downsample_rate"]
         self.layers = list(first["layers"])
         self.dims = list(first["dims"])
@@ -137,7 +155,7 @@ class CacheSource(FeatureSource):
     def layer_position(self, layer: int) -> int:
         if layer not in self.layers:
             dirs = ", ".join(c.dump_dir for c in self.caches)
-            raise ValueError(f"layer {layer} is not in the feature cache {dirs} (cached layers: {self.layers}); "
+            raise LayerError(f"layer {layer} is not in the feature cache {dirs} (cached layers: {self.layers}); "
                              f"extract it with --layers all")
         return self.layers.index(layer)
 
@@ -146,7 +164,7 @@ class CacheSource(FeatureSource):
             if utt in cache:
                 return cache.load(utt)
         dirs = ", ".join(c.dump_dir for c in self.caches)
-        raise KeyError(f"utterance '{utt}' is in none of the feature caches ({dirs}); rerun the extraction stage")
+        raise DataError(f"utterance '{utt}' is in none of the feature caches ({dirs}); rerun the extraction stage")
 
     def forward(self, utt_ids: list[str], wavs: list, device: torch.device) -> tuple[list[torch.Tensor], torch.Tensor]:
         per_utt = [self._load(u) for u in utt_ids]

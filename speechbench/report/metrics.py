@@ -14,12 +14,13 @@ import functools
 
 from speechbench import registry
 from speechbench.contracts import COMMON_METRICS
+from speechbench.errors import DataError
 
 # Column order of the leaderboard (tasks not listed follow, sorted by name).
 TASK_ORDER = ["phone", "pr", "asr", "std", "qa", "speaker", "asv", "emotion", "intent"]
 
 
-class UnknownMetricError(ValueError):
+class UnknownMetricError(DataError):
     """A metric no downstream declares a direction for."""
 
 

@@ -5,6 +5,8 @@ from typing import Any
 
 import yaml
 
+from speechbench.errors import OptionError
+
 
 def parse_options(text: str | None) -> dict[str, Any]:
     """``k=v,k2=v2`` -> dict, values read as YAML scalars (``3`` is an int, ``true`` a bool)."""
@@ -14,7 +16,7 @@ def parse_options(text: str | None) -> dict[str, Any]:
             continue
         key, sep, value = item.partition("=")
         if not sep:
-            raise ValueError(f"upstream option '{item}' has no '=': write key=value")
+            raise OptionError(f"upstream option '{item}' has no '=': write key=value")
         options[key.strip()] = yaml.safe_load(value)
     return options
 

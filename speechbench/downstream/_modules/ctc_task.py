@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbench.config_sections import ConfigError, check_sections, merge_section
+from speechbench.config_sections import ConfigError, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
@@ -75,7 +75,7 @@ class CTCExpert(nn.Module):
     METRICS: tuple[tuple[str, str], ...] = (("wer", "word"),)  # (name, unit); the first is the primary metric
     METRIC = ("wer", "min")
     DATARC: dict = {}
-    SECTIONS: tuple[str, ...] = ("datarc", "modelrc", "decoderc")
+    SECTIONS: dict[str, dict] = {}  # the subclass's own sections (``modelrc``, ...) -> their defaults
     WORD_LM = False  # whether decoderc.lm (a word n-gram LM) applies
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -85,9 +85,9 @@ class CTCExpert(nn.Module):
 
     def __init__(self, downstream_expert: dict, expdir: str) -> None:
         super().__init__()
-        check_sections(downstream_expert, self.SECTIONS, f"{self.TASK} downstream_expert")
-        self.datarc = merge_section(downstream_expert.get("datarc"), self.DATARC, f"{self.TASK} datarc")
-        self.decoderc = merge_section(downstream_expert.get("decoderc"), DECODERC, f"{self.TASK} decoderc")
+        self.rc = expert_sections(downstream_expert, {"datarc": self.DATARC, "decoderc": DECODERC, **self.SECTIONS},
+                                  self.TASK)
+        self.datarc, self.decoderc = self.rc["datarc"], self.rc["decoderc"]
         if self.decoderc["type"] not in DECODERS:
             raise ConfigError(f"{self.TASK} decoderc.type '{self.decoderc['type']}' is not one of {DECODERS}")
         if self.decoderc["lm"] and not self.WORD_LM:

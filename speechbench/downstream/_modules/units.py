@@ -27,6 +27,7 @@ import tempfile
 from typing import Sequence
 
 from speechbench.data.kaldi_dir import DataDirError, read_kv
+from speechbench.errors import ConfigError
 from speechbench.utils_io import atomic_open, read_fields
 
 BLANK = "<blank>"
@@ -68,7 +69,7 @@ class Tokenizer:
 
     def __init__(self, unit: str, symbols: Sequence[str], spm_model: str | None = None) -> None:
         if unit not in UNITS:
-            raise ValueError(f"unit '{unit}' is not one of {UNITS}")
+            raise ConfigError(f"unit '{unit}' is not one of {UNITS}")
         self.unit, self.symbols = unit, list(symbols)
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.spm = None
@@ -127,7 +128,7 @@ def load_tokenizer(unit: str, tokens_path: str, spm_model: str | None = None) ->
 def build_units(text_path: str, unit: str, out_dir: str, vocab_size: int = 300) -> list[str]:
     """Write ``out_dir/tokens.txt`` (and ``spm.model``) from the transcripts in ``text_path``."""
     if unit not in UNITS:
-        raise ValueError(f"unit '{unit}' is not one of {UNITS}")
+        raise ConfigError(f"unit '{unit}' is not one of {UNITS}")
     try:
         texts = list(read_kv(text_path).values())
     except FileNotFoundError:

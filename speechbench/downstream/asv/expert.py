@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbench.config_sections import merge_section
+from speechbench.config_sections import expert_sections
 from speechbench.data.loader import make_dataloader
 from speechbench.data.trials import LABELS, Trial, read_trials
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
@@ -59,8 +59,8 @@ class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "asv datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "asv modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "asv")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, SpeakerDataset] = {}
         self.trials: dict[str, list[Trial]] = {}

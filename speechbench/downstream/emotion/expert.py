@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbench.config_sections import merge_section
+from speechbench.config_sections import SPLITS, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
@@ -28,7 +28,6 @@ from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, per_class_accuracy
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2emotion",
           "classes": None, "batch_size": 4, "num_workers": 0, "seed": 0}
 MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0}
@@ -55,8 +54,8 @@ class DownstreamExpert(nn.Module):
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "emotion datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "emotion modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "emotion")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         given = self.datarc["classes"]
         self.class_source = "datarc.classes" if given is not None else f"{self.datarc['train']} (train)"

@@ -5,9 +5,10 @@ task is loaded); in short:
 
 * ``DownstreamExpert(upstream_dim, downstream_expert, expdir, **kwargs)``: ``upstream_dim`` is
   the featurizer's output size, ``downstream_expert`` the ``downstream_expert`` section of the
-  config: merge each of its sections over your defaults with ``merge_section`` (an unknown key
-  is an error), ``expdir`` where to write predictions. ``kwargs`` carries ``upstream_rate``
-  (input samples per feature frame) for frame-level labels.
+  config: read it with ``speechbench.config_sections.expert_sections``, which merges each of
+  its sections over your defaults (an unknown section or key is an error), ``expdir`` where
+  to write predictions. ``kwargs`` carries ``upstream_rate`` (input samples per feature frame)
+  for frame-level labels.
 * ``METRIC = (name, "max" | "min")``: the primary metric; the runner saves
   ``best-states-dev.ckpt`` whenever dev improves on it, and the report ranks by it.
 * ``get_dataloader(split)`` returns a loader whose batches are ``(utt_ids, wavs, *labels)``,
@@ -34,13 +35,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from speechbench.config_sections import check_sections, merge_section
+from speechbench.config_sections import SPLITS, expert_sections, merge_section
 from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import masked_mean, pad_features
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
 DATARC = {"num_classes": 4, "num_utterances": {"train": 256, "dev": 64, "test": 64}, "batch_size": 16, "seed": 0}
 MODELRC = {"hidden_size": 64}
 
@@ -79,9 +79,8 @@ class DownstreamExpert(nn.Module):
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        check_sections(downstream_expert, ("datarc", "modelrc"), "example downstream_expert")
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "example datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "example modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "example")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.datarc["num_utterances"] = merge_section(self.datarc["num_utterances"], DATARC["num_utterances"],
                                                       "example datarc.num_utterances")
         self.expdir = expdir

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from speechbench.config_sections import merge_section
+from speechbench.config_sections import SPLITS, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
@@ -32,7 +32,6 @@ from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, joint_accuracy
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2intent",
           "slots": ["action", "object", "location"], "classes": None, "batch_size": 32, "num_workers": 0,
           "seed": 0}
@@ -80,8 +79,8 @@ class DownstreamExpert(nn.Module):
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "intent datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "intent modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "intent")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         self.slots = list(self.datarc["slots"])
         given = load_classes(self.datarc["classes"], self.slots)

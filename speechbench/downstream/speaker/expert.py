@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from speechbench.config_sections import merge_section
+from speechbench.config_sections import expert_sections
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import UtterancePooling, pad_features
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
@@ -49,8 +49,8 @@ class DownstreamExpert(nn.Module):
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "speaker datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "speaker modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "speaker")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, SpeakerDataset] = {}
         self.speakers = self._dataset("train").speakers

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 USAGE = ("the std task trains nothing (query-by-example DTW on frozen features), so run_benchmark.py "
          "cannot train or evaluate it; score it with `python -m speechbench.downstream.std.score "
          "--upstream NAME --queries DEV_DIR EVAL_DIR --docs DOCS_DIR --layer all --out EXPDIR` "
@@ -26,4 +28,4 @@ class DownstreamExpert(nn.Module):
     SCORED_BY = "python -m speechbench.downstream.std.score"
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
-        raise ValueError(USAGE)
+        raise ConfigError(USAGE)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from speechbench.errors import ConfigError
+
 MAX_REPEAT = 100
 MAX_LAYERS = 1000
 
 
-class ConvSpecError(ValueError):
+class ConvSpecError(ConfigError):
     """A layer spec that is not a short list of ``(dim, kernel, stride)`` tuples."""
 
 

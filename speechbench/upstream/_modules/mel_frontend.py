@@ -25,12 +25,13 @@ import torchaudio
 from torch import nn
 
 from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError
 
 EPS = 1e-10
 _FEAT_TYPES = ("mel", "linear", "mfcc")
 
 
-class FrontEndConfigError(ValueError):
+class FrontEndConfigError(ConfigError):
     """The ``audio`` section of a checkpoint asks for something this front end cannot do."""
 
 

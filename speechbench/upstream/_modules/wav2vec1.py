@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from speechbench import errors
 from speechbench.upstream._modules.conv_spec import parse_conv_spec
 from speechbench.upstream.options import as_bool
 
@@ -33,7 +34,7 @@ DEFAULTS: dict = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.ConfigError):
     """A wav2vec config field we cannot build a model from."""
 
 

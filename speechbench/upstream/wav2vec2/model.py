@@ -33,6 +33,7 @@ import torchaudio
 from torch import nn
 
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
+from speechbench.errors import InputTooShortError
 from speechbench.upstream._modules.conv_spec import ConvSpecError, parse_conv_spec
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
 from speechbench.upstream._modules.relative_attention import RelativePositionSelfAttention
@@ -106,10 +107,11 @@ class EncoderConfig:
 def check_inputs(wavs: list[torch.Tensor], cfg: EncoderConfig, name: str) -> None:
     """The shared input checks, and at least one frame's worth of samples per utterance."""
     pad_wavs(wavs)
-    short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
+    short = [i for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
     if short:
-        raise ValueError(f"{name} needs at least {cfg.min_samples} samples per utterance "
-                         f"(one frame); too short: {', '.join(short[:5])}")
+        listed = ", ".join(f"wav {i} ({len(wavs[i])} samples)" for i in short[:5])
+        raise InputTooShortError(f"{name} needs at least {cfg.min_samples} samples per utterance "
+                                 f"(one frame); too short: {listed}", short)
 
 
 def _model_and_task(ckpt: FairseqCheckpoint) -> tuple[str, bool, dict, dict]:

@@ -18,7 +18,7 @@ cd "$root"
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
 upstreams="apc tera"         # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights
-tasks="phone pr asr std qa speaker asv emotion intent"  # recipes under egs/ to run
+tasks="phone pr asr ks std qa speaker asv sd emotion intent sf"  # recipes under egs/ to run
 pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
 train_steps=300                # training steps of every trained head (empty: each recipe's config)
 task_args=                     # more options for every task recipe (e.g. "--seed 7")
@@ -26,10 +26,13 @@ lr_sweep=                      # learning rates to sweep per upstream and task (
 exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)
 out=                           # output folder (default result/demo, or result/demo-<size> when not mini)
 nj=2                           # parallel jobs for corpus building and feature extraction
-threads=1                      # CPU threads of pretraining (more than the free cores makes torch crawl)
+threads=1                      # CPU threads of every step (more than the free cores makes torch crawl)
 . egs/utils/parse_options.sh
 . egs/utils/stage.sh  # sb_log: the timestamped progress line every recipe prints
 [ $# -eq 0 ] || { echo "$0: unexpected argument '$1' (options start with --; see --help)" >&2; exit 1; }
+# torch's intra-op threads spin when the cores are busy: one SD training step took 12 s with 2
+# threads beside other work and 0.6 s with 1 (LSTM heads do many small operations).
+export OMP_NUM_THREADS=$threads
 case $size in mini|tiny) ;; *) echo "$0: --size must be mini or tiny, got '$size'" >&2; exit 1 ;; esac
 [ -n "$out" ] || { [ "$size" = mini ] && out=result/demo || out=result/demo-$size; }
 mkdir -p "$out/logs"

@@ -1,7 +1,9 @@
 # Stages shared by every downstream recipe; *source* it after parse_options.sh and the task's
 # constants (see recipe.sh for the whole shape). A recipe lists its stages:
 #
-#   sb_stage_corpus 0     build the embedded mini corpus (when --corpus mini)
+#   sb_stage_corpus 0     build the embedded mini corpus (when --corpus mini); a task with
+#                         its own synthetic corpus in its real corpus's layout (keyword spotting,
+#                         slot filling) gives its builder: sb_stage_corpus 0 MODULE OUT
 #   sb_stage_data 1       data/<tag>/<set> for each set, then every set validated, audio included
 #   sb_stage_extract 2    upstream features of every set into dump/<tag>/<upstream>/<set>
 #   sb_stage_train 3      run_benchmark.py -m train (resumes a killed run)
@@ -79,10 +81,10 @@ sb_data_source() {
 }
 
 sb_stage_corpus() {
-  local n=$1
+  local n=$1 module=${2:-speechbench.corpora.mini} out=${3:-$mini_dir}
   [ "$(sb_data_source)" = mini ] || return 0
-  if stage_begin "$n" "build the mini corpus ($mini_size) in $mini_dir" "size=$mini_size" "dir=$mini_dir"; then
-    python -m speechbench.corpora.mini --size "$mini_size" --out "$mini_dir" --nj "$nj"
+  if stage_begin "$n" "build the ${2:+$task }mini corpus ($mini_size) in $out" "size=$mini_size" "dir=$out" "$module"; then
+    python -m "$module" --size "$mini_size" --out "$out" --nj "$nj"
     stage_done "$n"
   fi
 }

@@ -122,9 +122,10 @@ FILE_PURPOSE = {
 RECORDING_FILES = frozenset({"reco2dur", "reco2file_and_channel", "reco2num_samples"})
 SPEAKER_FILES = frozenset({"spk2utt", "spk2gender", "spk2lang", "cmvn.scp"})
 # Not keyed by this dir's utterances: metadata, symbol tables, term-detection ground truth
-# (whose second field names documents of another dir).
+# (whose second field names documents of another dir), diarization references (RTTM lines
+# start with their type).
 NON_KV_FILES = frozenset({"feats_dim", "frame_shift", "feats_type", "num_frames", "phones.txt",
-                          "words.txt", "tokens.txt", "units.txt", "lexicon.txt", "ground_truth"})
+                          "words.txt", "tokens.txt", "units.txt", "lexicon.txt", "ground_truth", "rttm"})
 NON_KV_SUFFIXES = (".ark", ".log", ".json", ".yaml", ".yml", ".md", ".npy", ".pt", ".done")
 
 

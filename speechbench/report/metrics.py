@@ -17,7 +17,7 @@ from speechbench.contracts import COMMON_METRICS
 from speechbench.errors import DataError
 
 # Column order of the leaderboard (tasks not listed follow, sorted by name).
-TASK_ORDER = ["phone", "pr", "asr", "std", "qa", "speaker", "asv", "emotion", "intent"]
+TASK_ORDER = ["phone", "pr", "asr", "ks", "std", "qa", "speaker", "asv", "sd", "emotion", "intent", "sf"]
 
 
 class UnknownMetricError(DataError):
@@ -91,7 +91,8 @@ def is_better(a: float, b: float, name: str) -> bool:
     return a < b if lower_is_better(name) else a > b
 
 # Fractions shown as percentages on the leaderboard (the files keep the raw fraction).
-PERCENT = frozenset({"acc", "ua", "per", "wer", "cer", "eer", "ff1", "aos"})
+PERCENT = frozenset({"acc", "ua", "per", "wer", "cer", "eer", "ff1", "aos", "der", "der_best", "slot_type_f1",
+                     "slot_value_cer"})
 
 
 def format_value(name: str, value: float) -> str:

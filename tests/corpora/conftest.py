@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from speechbench.corpora.mini import prepare_mini
 
@@ -10,7 +9,6 @@ from speechbench.corpora.mini import prepare_mini
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> str:
     """Path of the built corpus directory (``<dir>/data``, ``<dir>/wav``)."""
-    torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("mini") / "tiny"
     prepare_mini(str(out), size="tiny", seed=0, nj=1)
     return str(out)

@@ -1,6 +1,7 @@
 """Building the mini corpus: deterministic, idempotent, resumable, clear errors."""
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
 import os
@@ -11,10 +12,11 @@ import time
 import numpy as np
 import pytest
 
-from speechbench.corpora.mini import espeak, prepare_mini
-from speechbench.corpora.mini.espeak import Synthesis
+from speechbench.corpora.mini import VERSION, espeak, prepare_mini
+from speechbench.corpora.mini.espeak import Synthesis, Voice
 from speechbench.corpora.mini.phones import espeak_to_cmu
 from speechbench.corpora.mini.plan import make_plan
+from speechbench.corpora.mini import build
 from speechbench.corpora.mini.build import chunks, run_forked
 from speechbench.corpora.mini.render import make_babble, render_chunk
 from speechbench.corpora.mini.timing import compute_timings, join_words
@@ -63,21 +65,78 @@ def test_a_failing_child_is_reported_with_its_name():
         run_forked([("chunk 7", boom)], nj=2)
 
 
-def test_rebuild_is_skipped_when_the_marker_matches(tiny_corpus):
+def test_rebuild_is_skipped_when_the_marker_matches(tiny_corpus, monkeypatch):
     marker = os.path.join(tiny_corpus, ".done")
     before = os.stat(marker).st_mtime_ns
-    start = time.time()
+
+    def no_synthesis(*args, **kwargs):
+        raise AssertionError("a corpus with a matching marker was synthesised again")
+
+    monkeypatch.setattr(build, "_synthesise", no_synthesis)
     assert prepare_mini(tiny_corpus, size="tiny", seed=0) == os.path.join(tiny_corpus, "data")
-    assert time.time() - start < 1.0
     assert os.stat(marker).st_mtime_ns == before
     with open(marker) as f:
-        assert json.load(f) == {"size": "tiny", "seed": 0, "version": 1}
+        assert json.load(f) == {"size": "tiny", "seed": 0, "version": VERSION}
+
+
+# The tiny corpus's tree hash per espeak-ng version (the engine's phonemes, timing and noise
+# change between versions; nothing else on the machine may change the bytes).
+PINNED_TINY = {"1.51": "f9078995e07aca27e2c511f3d858b0df4b13edaaaafd229847a918b0f01f49fd"}
+
+
+def test_the_tiny_corpus_has_the_pinned_bytes(tiny_corpus):
+    version = espeak.library_version()
+    if version not in PINNED_TINY:
+        pytest.skip(f"no pinned tree hash for espeak-ng {version} (pinned: {sorted(PINNED_TINY)})")
+    assert _tree_hash(tiny_corpus) == PINNED_TINY[version]
+
+
+def _speak_breathy(out: str, rand_calls: int = 0, seed: int | None = None) -> None:
+    """In a forked child: draw from libc rand() as another library might, then synthesise
+    with a voice whose breath noise comes from the engine's generator; save the samples."""
+    libc = ctypes.CDLL(None)
+    for _ in range(rand_calls):
+        libc.rand()
+    if seed is not None:
+        espeak.noise_seed = lambda text, voice: seed
+    synth = espeak.Engine.get().synthesize("the cat sat on the mat",
+                                           Voice(name="en-us+f2", rate=160, pitch=50))
+    np.save(out, synth.audio)
+
+
+def test_engine_noise_does_not_depend_on_what_else_drew_from_libc_rand(tmp_path):
+    paths = {k: str(tmp_path / f"{k}.npy") for k in ("clean", "drawn", "reseeded")}
+    run_forked([("clean", lambda: _speak_breathy(paths["clean"])),
+                ("drawn", lambda: _speak_breathy(paths["drawn"], rand_calls=24)),
+                ("reseeded", lambda: _speak_breathy(paths["reseeded"], seed=12345))], nj=2)
+    clean, drawn, reseeded = (np.load(p) for p in paths.values())
+    assert np.array_equal(clean, drawn)
+    assert len(reseeded) == len(clean) and not np.array_equal(reseeded, clean)
+
+
+def _fresh_machine_env(root: str) -> dict:
+    """The environment of a first build on a new machine: empty HOME and TMPDIR, no runtime
+    dir, so that the sound library espeak-ng opens creates its directories (libpulse draws
+    the name of its /tmp dir from libc rand())."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XDG_RUNTIME_DIR", "PULSE_RUNTIME_PATH", "PULSE_SERVER")}
+    for sub in ("home", "tmp"):
+        os.makedirs(os.path.join(root, sub), exist_ok=True)
+    return {**env, "HOME": os.path.join(root, "home"), "TMPDIR": os.path.join(root, "tmp")}
 
 
 @pytest.mark.slow
-def test_same_seed_same_files_whatever_nj(tiny_corpus, tmp_path):
+def test_a_first_build_on_a_fresh_machine_under_load_gives_the_same_files(tiny_corpus, tmp_path):
+    """nj=2 in a fresh process, a CPU hog beside it, vs the in-process nj=1 session corpus."""
     other = str(tmp_path / "again")
-    prepare_mini(other, size="tiny", seed=0, nj=2)
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        subprocess.run([sys.executable, "-m", "speechbench.corpora.mini", "--size", "tiny",
+                        "--out", other, "--nj", "2"], check=True, stdout=subprocess.DEVNULL,
+                       env=_fresh_machine_env(str(tmp_path / "machine")))
+    finally:
+        hog.kill()
+        hog.wait()
     assert _tree_hash(other) == _tree_hash(tiny_corpus)
 
 
@@ -85,7 +144,8 @@ def test_same_seed_same_files_whatever_nj(tiny_corpus, tmp_path):
 def test_a_killed_build_resumes_to_the_same_corpus(tiny_corpus, tmp_path):
     other = str(tmp_path / "killed")
     proc = subprocess.Popen([sys.executable, "-m", "speechbench.corpora.mini", "--size", "tiny",
-                             "--out", other, "--nj", "2"], stderr=subprocess.DEVNULL)
+                             "--out", other, "--nj", "2"], stderr=subprocess.DEVNULL,
+                            env=_fresh_machine_env(str(tmp_path / "machine")))
     chunk_dir = os.path.join(other, ".partial", "chunks")
     deadline = time.time() + 120
     while not (os.path.isdir(chunk_dir) and os.listdir(chunk_dir)) and time.time() < deadline:

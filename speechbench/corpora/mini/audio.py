@@ -1,13 +1,16 @@
 """Signal processing of the mini corpus: resampling, voice quality, and light realism
-(synthetic reverberation and additive white/pink/babble noise at a seeded SNR)."""
+(synthetic reverberation and additive white/pink/babble noise at a seeded SNR).
+
+Filters run in float64 with fixed-order code (scipy), so that the int16 files do not depend
+on the CPU's vector instructions (a float32 convolution does: its rounding shows in the
+16th bit).
+"""
 from __future__ import annotations
 
-import functools
+import math
 
 import numpy as np
-import torch
-import torchaudio.transforms as T
-from scipy.signal import fftconvolve, lfilter
+from scipy.signal import fftconvolve, lfilter, resample_poly
 
 from speechbench.corpora.mini.espeak import ESPEAK_RATE_HZ
 from speechbench.corpora.mini.phones import SAMPLE_RATE
@@ -16,16 +19,13 @@ from speechbench.corpora.mini.speakers import Style
 NOISE_KINDS = ("white", "pink", "babble")
 
 
-@functools.lru_cache(maxsize=1)
-def _resampler() -> T.Resample:
-    return T.Resample(ESPEAK_RATE_HZ, SAMPLE_RATE)  # sinc kernel computed once per process
+_GCD = math.gcd(ESPEAK_RATE_HZ, SAMPLE_RATE)
 
 
 def to_16k(audio_int16: np.ndarray) -> np.ndarray:
-    """espeak's 22050 Hz int16 output as float32 in [-1, 1] at 16 kHz (torchaudio sinc)."""
-    x = torch.from_numpy(audio_int16.astype(np.float32) / 32768.0)
-    with torch.no_grad():
-        return _resampler()(x).numpy()
+    """espeak's 22050 Hz int16 output as float32 in [-1, 1] at 16 kHz (polyphase FIR)."""
+    x = audio_int16.astype(np.float64) / 32768.0
+    return resample_poly(x, SAMPLE_RATE // _GCD, ESPEAK_RATE_HZ // _GCD).astype(np.float32)
 
 
 def _rms(x: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from speechbench.corpora.mini.plan import SIZES, Plan, make_plan
 from speechbench.corpora.mini.writers import write_all
 from speechbench.utils_io import atomic_open
 
-VERSION = 1
+VERSION = 2  # 2: float64 resampling, engine noise seeded per synthesis (bytes changed)
 CHUNK = 32
 _PR_SET_PDEATHSIG = 1
 MARKER = ".done"
@@ -136,7 +136,7 @@ def _die_with_parent(parent: int) -> None:
 
 def _synthesise(plan: Plan, seed: int, partial: str, nj: int) -> dict[str, dict]:
     """Render every chunk not yet marked done (a killed build resumes chunk by chunk)."""
-    # imported here so that an already-built corpus is recognised without importing torch
+    # imported here so that an already-built corpus is recognised without importing scipy
     from speechbench.corpora.mini.render import make_babble
 
     if Engine.initialised():

@@ -3,12 +3,21 @@
 The library (not the ``espeak-ng`` command) is used because its callback reports a
 PHONEME event (mnemonic + sample offset) for every phone and a WORD event for every word
 it speaks: these give frame-level phone alignments and word times without a recogniser.
+
+Breathy voices (variants f2, f3, f5) add noise from a random generator: libc ``rand()`` in
+espeak-ng 1.51, the engine's own generator (seeded from the clock) in later versions.
+Anything else in the process may draw from libc's generator first (libpulse does when
+espeak-ng, which opens an audio device even in synchronous mode, runs for the first time on
+a machine and creates the sound server's runtime directory), so every synthesis reseeds the
+generator from its own text and voice.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import zlib
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -86,6 +95,29 @@ def _load_library() -> ctypes.CDLL:
                           f"{INSTALL_HINT}") from None
 
 
+def library_version() -> str:
+    """The espeak-ng version (e.g. ``1.51``): the corpus bytes depend on it."""
+    info = _load_library().espeak_Info
+    info.restype = ctypes.c_char_p
+    return info(None).decode()
+
+
+def _noise_seeder(lib: ctypes.CDLL) -> Callable[[int], None]:
+    """The function that seeds the generator of espeak-ng's breath noise."""
+    try:
+        seed = lib.espeak_ng_SetRandSeed  # later espeak-ng versions
+        seed.argtypes = [ctypes.c_long]
+    except AttributeError:
+        seed = ctypes.CDLL(None).srand  # 1.51 and older call libc rand()
+        seed.argtypes = [ctypes.c_uint]
+    return seed
+
+
+def noise_seed(text: str, voice: Voice) -> int:
+    """The engine's noise seed for one synthesis: a function of what is spoken and how."""
+    return zlib.crc32(repr((text, voice)).encode())
+
+
 class Engine:
     """One espeak-ng instance per process (the library keeps global state)."""
 
@@ -104,6 +136,7 @@ class Engine:
         self._callback = _CALLBACK(self._on_audio)  # kept alive as long as the engine
         self._lib.espeak_SetSynthCallback(self._callback)
         self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self._seed_noise = _noise_seeder(self._lib)
 
     @classmethod
     def get(cls) -> "Engine":
@@ -139,6 +172,7 @@ class Engine:
             self._lib.espeak_SetParameter(_PARAM[key], int(getattr(voice, key)), 0)
         self._chunks, self._phones, self._words = [], [], []
         data = text.encode("utf-8")
+        self._seed_noise(noise_seed(text, voice))
         status = self._lib.espeak_Synth(ctypes.c_char_p(data), len(data) + 1, 0, _POS_CHARACTER,
                                         0, _CHARS_UTF8, None, None)
         self._lib.espeak_Synchronize()

@@ -1,8 +1,9 @@
 """Turn one planned utterance into a 16 kHz wav file and its timing metadata.
 
-Every random choice comes from a generator seeded by (corpus seed, utterance id). espeak-ng
-itself keeps state across calls (pitch flutter phase, gain control, breath noise), so the
-builder renders fixed chunks of utterances, each in a freshly forked process.
+Every random choice comes from a generator seeded by (corpus seed, utterance id); the engine's
+breath noise is reseeded for every synthesis (``espeak.noise_seed``). espeak-ng also keeps
+state across calls (pitch flutter phase, gain control, echo), so the builder renders fixed
+chunks of utterances, each in a freshly forked process.
 """
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import zlib
 
 import numpy as np
 import soundfile as sf
-import torch
 
 from speechbench.corpora.mini import audio as A
 from speechbench.corpora.mini import text as T
@@ -97,7 +97,6 @@ def render(spec: UttSpec, seed: int, wav_path: str, meta_path: str, babble: np.n
 
 def render_chunk(plan: Plan, utts: list[str], seed: int, partial: str) -> None:
     """Render ``utts`` into ``partial/{wav,meta}`` in this order (call in a fresh process)."""
-    torch.set_num_threads(1)
     babble = np.load(os.path.join(partial, "babble.npy"))
     for utt in utts:
         render(plan.utts[utt], seed, os.path.join(partial, "wav", f"{utt}.wav"),

@@ -80,8 +80,9 @@ class CTCExpert(nn.Module):
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls.METRIC = (cls.METRICS[0][0], "min")  # error rates: lower is better
-        cls.OTHER_METRICS = {name: "min" for name, _ in cls.METRICS[1:]}
+        if "METRIC" not in vars(cls):  # a task scored by other than its METRICS declares its own
+            cls.METRIC = (cls.METRICS[0][0], "min")  # error rates: lower is better
+            cls.OTHER_METRICS = {name: "min" for name, _ in cls.METRICS[1:]}
 
     def __init__(self, downstream_expert: dict, expdir: str) -> None:
         super().__init__()

@@ -5,7 +5,10 @@ Three kinds, chosen by ``unit``:
 * ``token``: space-separated symbols as written (phone transcripts ``text.phn``);
 * ``char``: characters, the word boundary written ``|`` (SUPERB ASR: ``|``, letters, ``'``);
 * ``sentencepiece``: subwords from a sentencepiece model trained on the training text
-  (``spm.model`` next to ``tokens.txt``).
+  (``spm.model`` next to ``tokens.txt``);
+* ``char_slot``: ``char`` plus one unit per slot tag (``B-<type>``/``E-<type>`` words of a
+  slot-tagged transcript, see :mod:`speechbench.metrics.slot_filling`), as SUPERB's slot
+  filling: a tag sits next to its value's characters, with no word boundary between them.
 
 ``tokens.txt`` holds ``symbol id`` lines; id 0 is the CTC blank ``<blank>``. The data stage
 writes it once, from the training set only, so dev/test never add units, into a directory
@@ -28,11 +31,12 @@ from typing import Sequence
 
 from speechbench.data.kaldi_dir import DataDirError, read_kv
 from speechbench.errors import ConfigError
+from speechbench.metrics.slot_filling import is_slot_tag
 from speechbench.utils_io import atomic_open, read_fields
 
 BLANK = "<blank>"
 WORD_BOUNDARY = "|"
-UNITS = ("token", "char", "sentencepiece")
+UNITS = ("token", "char", "sentencepiece", "char_slot")
 SPM_MODEL = "spm.model"
 
 
@@ -89,6 +93,8 @@ class Tokenizer:
             return text.split()
         if self.unit == "char":
             return list(WORD_BOUNDARY.join(text.split()))
+        if self.unit == "char_slot":
+            return _char_slot_split(text)
         return self.spm.encode(text, out_type=str)
 
     def encode(self, text: str) -> list[int]:
@@ -108,7 +114,27 @@ class Tokenizer:
         symbols = [self.symbols[i] for i in ids if i > 0]
         if self.unit == "token":
             return " ".join(symbols)
+        if self.unit == "char_slot":
+            symbols = [f" {s} " if is_slot_tag(s) else s for s in symbols]
         return " ".join("".join(symbols).replace(WORD_BOUNDARY, " ").split())
+
+
+def _char_slot_split(text: str) -> list[str]:
+    """Characters with ``|`` between words; slot tags are single symbols next to their value."""
+    out: list[str] = []
+    after_word = False
+    for word in text.split():
+        if is_slot_tag(word):
+            if word.startswith("B-") and after_word:
+                out.append(WORD_BOUNDARY)
+                after_word = False
+            out.append(word)
+            continue
+        if after_word:
+            out.append(WORD_BOUNDARY)
+        out.extend(word)
+        after_word = True
+    return out
 
 
 def _load_spm(path: str | None):
@@ -143,7 +169,7 @@ def build_units(text_path: str, unit: str, out_dir: str, vocab_size: int = 300) 
         found = {s for t in texts for s in probe.split(t)}
         if BLANK in found:
             raise DataDirError(f"{text_path}: the symbol {BLANK} is reserved for the CTC blank")
-        boundary = [WORD_BOUNDARY] if unit == "char" else []
+        boundary = [WORD_BOUNDARY] if unit in ("char", "char_slot") else []
         symbols = [BLANK] + boundary + sorted(found - set(boundary))
     write_tokens(os.path.join(out_dir, "tokens.txt"), symbols)
     return symbols

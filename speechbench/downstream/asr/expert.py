@@ -9,8 +9,9 @@ trained on the training text; unseen characters become ``<unk>``).
 
 Head (SUPERB defaults): SpecAugment on the features (training only; ``specaug`` section),
 Linear(D -> ``project_dim`` 1024) -> ``num_layers`` (2) BiLSTM layers of ``hidden_size``
-(1024) units per direction with dropout 0.2 after each -> Linear(vocab). Sequences are
-packed, so padding never enters the LSTM. ``downsample`` k > 1 concatenates k consecutive
+(1024) units per direction with dropout 0.2 after each -> Linear(vocab). Padding never changes
+an utterance's output (:class:`~speechbench.downstream._modules.rnn.PaddedLSTM`, which avoids
+packed sequences: their CPU backward pass is many times slower). ``downsample`` k > 1 concatenates k consecutive
 frames before the projection (s3prl's ``sample_style: concat``): k times fewer LSTM steps
 for CPU budgets; keep k x frame shift short enough for the units (chars: <= 30 ms).
 
@@ -24,9 +25,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from speechbench.downstream._modules.ctc_task import CTCExpert
+from speechbench.downstream._modules.rnn import PaddedLSTM
 from speechbench.downstream.asr.lm import ArpaLM, LMFusion
 from speechbench.downstream.asr.specaug import SPECAUG, SpecAugment
 from speechbench.errors import ConfigError
@@ -61,8 +62,8 @@ class BiLSTMHead(nn.Module):
             raise ConfigError(f"asr modelrc.downsample must be >= 1, got {downsample}")
         self.downsample = downsample
         self.project = nn.Linear(downsample * input_dim, project_dim)
-        self.layers = nn.ModuleList(nn.LSTM(project_dim if i == 0 else 2 * hidden_size, hidden_size,
-                                            bidirectional=True, batch_first=True) for i in range(num_layers))
+        self.layers = nn.ModuleList(PaddedLSTM(project_dim if i == 0 else 2 * hidden_size, hidden_size,
+                                               bidirectional=True) for i in range(num_layers))
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(2 * hidden_size if num_layers else project_dim, vocab_size)
 
@@ -70,9 +71,7 @@ class BiLSTMHead(nn.Module):
         x, lengths = stack_frames(x, lengths, self.downsample)
         x = self.project(x)
         for lstm in self.layers:
-            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-            x, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.shape[1])
-            x = self.dropout(x)
+            x = self.dropout(lstm(x, lengths))
         return self.output(x), lengths
 
 

@@ -10,7 +10,13 @@ from typing import Callable
 
 import yaml
 
+from speechbench.corpora.librimix import prepare_librimix
 from speechbench.corpora.mini.intents import mini_classes
+from speechbench.corpora.mini.ks import prepare_mini_ks
+from speechbench.corpora.mini.sd import prepare_mini_sd
+from speechbench.corpora.mini.sf import prepare_mini_sf
+from speechbench.corpora.snips import prepare_snips
+from speechbench.corpora.speech_commands import prepare_speech_commands
 from speechbench.downstream._modules.units import build_units
 
 
@@ -19,9 +25,9 @@ def _splits(data: str, train: str, dev: str | None = None, test: str | None = No
             "test": os.path.join(data, test or train.replace("train", "test"))}
 
 
-def _tokens(data: str, tmp: str, transcript: str, unit: str) -> str:
+def _tokens(train: str, tmp: str, transcript: str, unit: str) -> str:
     out = os.path.join(tmp, f"lang_{unit}")
-    build_units(os.path.join(data, "read", "train", transcript), unit, out)
+    build_units(os.path.join(train, transcript), unit, out)
     return os.path.join(out, "tokens.txt")
 
 
@@ -34,12 +40,13 @@ def phone(data: str, tmp: str) -> dict:
 
 
 def pr(data: str, tmp: str) -> dict:
-    return {"datarc": {**_splits(data, "read/train"), "tokens": _tokens(data, tmp, "text.phn", "token"),
-                       "batch_size": 4}, "modelrc": {"project_dim": 16}}
+    tokens = _tokens(os.path.join(data, "read", "train"), tmp, "text.phn", "token")
+    return {"datarc": {**_splits(data, "read/train"), "tokens": tokens, "batch_size": 4}, "modelrc": {"project_dim": 16}}
 
 
 def asr(data: str, tmp: str) -> dict:
-    return {"datarc": {**_splits(data, "read/train"), "tokens": _tokens(data, tmp, "text", "char"), "batch_size": 4},
+    tokens = _tokens(os.path.join(data, "read", "train"), tmp, "text", "char")
+    return {"datarc": {**_splits(data, "read/train"), "tokens": tokens, "batch_size": 4},
             "modelrc": {"project_dim": 16, "hidden_size": 16, "num_layers": 1}}
 
 
@@ -70,7 +77,33 @@ def qa(data: str, tmp: str) -> dict:
     return {"datarc": {**_splits(data, "qa/train"), "batch_size": 2}, "modelrc": {"hidden_size": 16, "conv_layers": 2}}
 
 
+def ks(data: str, tmp: str) -> dict:
+    """The tiny keyword corpus (isolated words of the mini speakers) through the Speech Commands prep."""
+    out = os.path.join(tmp, "data")
+    prepare_speech_commands(prepare_mini_ks(os.path.join(tmp, "corpus"), "tiny"), out)
+    return {"datarc": {**_splits(out, "train"), "batch_size": 4}, "modelrc": {"projector_dim": 16}}
+
+
+def sf(data: str, tmp: str) -> dict:
+    """The tiny slot corpus through the SNIPS prep, every speaker of each folder kept."""
+    out = os.path.join(tmp, "data")
+    every_speaker = dict.fromkeys(("train", "valid", "test"), "all")
+    prepare_snips(prepare_mini_sf(os.path.join(tmp, "corpus"), "tiny"), out, every_speaker)
+    tokens = _tokens(os.path.join(out, "train"), tmp, "text.slot", "char_slot")
+    return {"datarc": {**_splits(out, "train"), "tokens": tokens, "batch_size": 4},
+            "modelrc": {"project_dim": 16, "hidden_size": 16, "num_layers": 1}}
+
+
+def sd(data: str, tmp: str) -> dict:
+    """Two-speaker mixtures of the tiny corpus through the Libri2Mix prep."""
+    mixtures = prepare_mini_sd(os.path.dirname(data), os.path.join(tmp, "corpus"))
+    out = os.path.join(tmp, "data")
+    prepare_librimix(os.path.join(mixtures, "Libri2Mix", "wav16k", "max"),
+                     os.path.join(mixtures, "metadata", "LibriSpeech"), out, mix="clean", splits=("train", "dev", "test"))
+    return {"datarc": {**_splits(out, "train"), "batch_size": 2}, "modelrc": {"hidden_size": 16}}
+
+
 TASKS: dict[str, Callable[[str, str], dict]] = {
     "example": example, "phone": phone, "pr": pr, "asr": asr, "speaker": speaker, "asv": asv,
-    "emotion": emotion, "intent": intent, "qa": qa,
+    "emotion": emotion, "intent": intent, "qa": qa, "ks": ks, "sf": sf, "sd": sd,
 }

@@ -37,10 +37,10 @@ import os
 import sys
 from typing import Sequence
 
-import soundfile
-
 from speechbench.corpora.errors import CorpusError
+from speechbench.data.audio import audio_header
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import SpeechbenchError
 from speechbench.metrics.diarization import RttmError, Turn, read_rttm, write_rttm
 
 SPLITS = ("train-100", "dev", "test")
@@ -97,7 +97,7 @@ def read_mixtures(db: str, split: str, mix: str, turns: dict[str, list[Turn]]) -
             wav = os.path.join(db, split, f"mix_{mix}", f"{mixture}.wav")
             if not os.path.isfile(wav):
                 raise CorpusError(f"{where}: audio not found: {wav}")
-            rate = rate or soundfile.info(wav).samplerate
+            rate = rate or audio_header(wav, mixture).sample_rate
             seconds = int(row["length"]) / rate
             mixed = [t for s in sources for t in _source_turns(s, turns, mixture, where)]
             out[mixture] = (os.path.abspath(wav), seconds,
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         counts = prepare_librimix(a.db, a.rttm_dir, a.out, a.mix, a.splits.split(","))
-    except (ValueError, RuntimeError) as e:  # CorpusError; soundfile's header errors
+    except SpeechbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(", ".join(f"{name}: {n} mixtures" for name, n in counts.items()))

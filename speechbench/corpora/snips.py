@@ -31,6 +31,7 @@ from typing import Sequence
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import SpeechbenchError
 from speechbench.metrics.slot_filling import is_slot_tag
 
 TRANSCRIPTS = "all.iob.snips.txt"
@@ -147,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         counts = prepare_snips(a.db, a.out, {s: getattr(a, f"{s}_speakers") for s in SPLITS})
-    except ValueError as e:  # CorpusError, AudioError
+    except SpeechbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))

@@ -41,6 +41,7 @@ import numpy as np
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import audio_duration
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import SpeechbenchError
 
 NOISE_DIR = "_background_noise_"
 SILENCE = "_silence_"
@@ -186,7 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         counts = prepare_speech_commands(a.db, a.out, a.test_db, a.seed)
-    except ValueError as e:  # CorpusError, AudioError
+    except SpeechbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))

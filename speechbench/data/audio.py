@@ -218,19 +218,24 @@ def _looks_like_ark(spec: str) -> bool:
     return bool(sep) and offset.split("[")[0].isdigit() and os.path.isfile(name)
 
 
+def audio_header(path: str, utt: str = "?") -> AudioInfo:
+    """What the header of a plain audio file says (rate, channels, length); reads no samples."""
+    if os.path.getsize(path) == 0:
+        raise _fail(utt, path, "audio file is empty (0 bytes)",
+                    "replace the file or remove the utterance from the data dir")
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
+        raise _fail(utt, path, f"cannot read audio header ({e})",
+                    "the file is corrupt or not audio: re-export it") from None
+    return AudioInfo(info.samplerate, info.channels, info.frames)
+
+
 def audio_duration(path_or_spec: str, utt: str = "?") -> float:
     """Duration in seconds; reads only the header for plain files."""
     spec = path_or_spec.strip()
     if os.path.isfile(spec) and not is_pipe(spec):
-        if os.path.getsize(spec) == 0:
-            raise _fail(utt, spec, "audio file is empty (0 bytes)",
-                        "replace the file or remove the utterance from the data dir")
-        try:
-            info = soundfile.info(spec)
-        except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
-            raise _fail(utt, spec, f"cannot read audio header ({e})",
-                        "the file is corrupt or not audio: re-export it") from None
-        return info.frames / info.samplerate
+        return audio_header(spec, utt).seconds
     return load_audio(spec, utt).numel() / SAMPLE_RATE
 
 

@@ -173,7 +173,7 @@ def test_report_subcommand_keeps_tracebacks_of_bugs(monkeypatch, tmp_path):
 def test_user_facing_errors_share_one_base_class():
     from speechbench.checkpoints import CheckpointError
     from speechbench.contracts import ContractError
-    from speechbench.corpora.errors import CorpusError
+    from speechbench.corpora.errors import CorpusBuildError, CorpusDirError, CorpusError
     from speechbench.corpora.mini.espeak import EspeakError
     from speechbench.data.audio import AudioError
     from speechbench.data.kaldi_dir import DataDirError
@@ -184,6 +184,7 @@ def test_user_facing_errors_share_one_base_class():
     from speechbench.features.layers import LayerSelectionError
     from speechbench.features.source import LayerError
     from speechbench.hub import HubError
+    from speechbench.metrics.diarization import RttmError
     from speechbench.registry import UnknownExpertError
     from speechbench.report.collect import ReportError
     from speechbench.report.metrics import UnknownMetricError
@@ -192,7 +193,8 @@ def test_user_facing_errors_share_one_base_class():
     from speechbench.upstream._modules.conv_spec import ConvSpecError
     for cls in (CheckpointError, ConfigError, UnknownExpertError, DataDirError, AudioError, MakeDirError,
                 CorpusError, FeatureCacheError, ExtractError, LayerSelectionError, ReportError, SweepError,
-                ContractError, HubError, LayerError, UnknownMetricError, EspeakError, ConvSpecError):
+                ContractError, HubError, LayerError, UnknownMetricError, EspeakError, ConvSpecError,
+                CorpusBuildError, CorpusDirError, RttmError):
         assert issubclass(cls, SpeechbenchError), cls
 
 

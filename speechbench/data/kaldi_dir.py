@@ -104,6 +104,17 @@ def spk2utt_from_utt2spk(utt2spk: Mapping[str, str]) -> dict[str, list[str]]:
     return out
 
 
+def write_dir_files(out_dir: str | os.PathLike, files: Mapping[str, Mapping[str, object]],
+                    utt2spk: Mapping[str, str] | None = None) -> None:
+    """Write each ``name -> {key: value}`` of ``files`` into ``out_dir`` (made if missing); with
+    ``utt2spk``, also ``utt2spk`` and the ``spk2utt`` it implies."""
+    os.makedirs(out_dir, exist_ok=True)
+    if utt2spk is not None:
+        files = {**files, "utt2spk": utt2spk, "spk2utt": spk2utt_from_utt2spk(utt2spk)}
+    for name, mapping in files.items():
+        write_kv(os.path.join(out_dir, name), mapping)
+
+
 # What each standard file is for, so a missing-file error can say who needs it.
 FILE_PURPOSE = {
     "wav.scp": "every task (the audio)",

@@ -16,7 +16,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from speechbench.config_sections import SPLITS, expert_sections
@@ -24,9 +23,8 @@ from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
-from speechbench.downstream._modules.utterance_head import UtteranceClassifier
+from speechbench.downstream._modules.utterance_head import UtteranceClassifier, classification_step, write_predictions
 from speechbench.metrics.classification import accuracy, per_class_accuracy
-from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2emotion",
           "classes": None, "batch_size": 4, "num_workers": 0, "seed": 0}
@@ -83,14 +81,7 @@ class DownstreamExpert(nn.Module):
 
     def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
                 records: dict) -> torch.Tensor:
-        logits = self.model(features)
-        target = torch.tensor(labels, device=logits.device)
-        loss = F.cross_entropy(logits, target)
-        records.setdefault("loss", []).append(loss.item())
-        records.setdefault("utt", []).extend(utt_ids)
-        records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
-        records.setdefault("true", []).extend(labels)
-        return loss
+        return classification_step(self.model(features), labels, utt_ids, records)
 
     def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         acc = accuracy(records["pred"], records["true"])
@@ -99,6 +90,4 @@ class DownstreamExpert(nn.Module):
         logger.add_scalar(f"{split}-ua", float(np.mean(list(recalls.values()))), global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
-            rows = sorted(zip(records["utt"], records["pred"], records["true"]))
-            with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
-                f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
+            write_predictions(self.expdir, records, self.classes)

@@ -23,7 +23,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from speechbench.config_sections import SPLITS, expert_sections
@@ -31,10 +30,9 @@ from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import read_label_lines
-from speechbench.downstream._modules.utterance_head import UtteranceClassifier
+from speechbench.downstream._modules.utterance_head import UtteranceClassifier, classification_step, write_predictions
 from speechbench.metrics.classification import accuracy
 from speechbench.errors import ConfigError
-from speechbench.utils_io import atomic_open
 
 UNKNOWN, SILENCE = "_unknown_", "_silence_"
 SUPERB_KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
@@ -128,20 +126,11 @@ class DownstreamExpert(nn.Module):
 
     def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
                 records: dict) -> torch.Tensor:
-        logits = self.model(features)
-        target = torch.tensor(labels, device=logits.device)
-        loss = F.cross_entropy(logits, target)
-        records.setdefault("loss", []).append(loss.item())
-        records.setdefault("utt", []).extend(utt_ids)
-        records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
-        records.setdefault("true", []).extend(labels)
-        return loss
+        return classification_step(self.model(features), labels, utt_ids, records)
 
     def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         acc = accuracy(records["pred"], records["true"])
         logger.add_scalar(f"{split}-acc", acc, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
-            rows = sorted(zip(records["utt"], records["pred"], records["true"]))
-            with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
-                f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
+            write_predictions(self.expdir, records, self.classes)

@@ -72,7 +72,7 @@ def _claim(out_dir: str) -> None:
     foreign = [n for n in os.listdir(out_dir) if n not in (".lock", OWNER)]
     if foreign and not ours:
         raise CorpusDirError(f"{out_dir} is not empty and is not a mini corpus (no {OWNER} "
-                              f"file): pass an empty or new directory as --out")
+                             f"file): pass an empty or new directory as --out")
     if not ours:
         _write_json(os.path.join(out_dir, OWNER), {"written_by": __name__})
 
@@ -111,8 +111,8 @@ def run_forked(tasks: list[tuple[str, Callable[[], None]]], nj: int) -> None:
             name = running.pop(pid)
             if status != 0:
                 raise CorpusBuildError(f"mini corpus: {name} failed (exit code "
-                                   f"{os.waitstatus_to_exitcode(status)}; its error is printed "
-                                   f"above)")
+                                       f"{os.waitstatus_to_exitcode(status)}; its error is printed "
+                                       f"above)")
     finally:
         for pid in running:
             os.kill(pid, signal.SIGTERM)
@@ -143,8 +143,8 @@ def _synthesise(plan: Plan, seed: int, partial: str, nj: int) -> dict[str, dict]
 
     if Engine.initialised():
         raise CorpusBuildError("this process has already used espeak-ng, whose state would leak "
-                           "into the corpus: build the corpus from a fresh process "
-                           "(python -m speechbench.corpora.mini)")
+                               "into the corpus: build the corpus from a fresh process "
+                               "(python -m speechbench.corpora.mini)")
     for sub in ("wav", "meta", "chunks"):
         os.makedirs(os.path.join(partial, sub), exist_ok=True)
     babble = os.path.join(partial, "babble.npy")

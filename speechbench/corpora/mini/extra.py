@@ -60,7 +60,7 @@ def build_once(out_dir: str, params: dict, build: Callable[[str, str], None]) ->
     partial = os.path.join(out_dir, PARTIAL)
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not (os.path.exists(marker) or os.path.isdir(partial)):
         raise CorpusDirError(f"{out_dir} is not empty and is not a task corpus built here (no {MARKER}): "
-                              f"pass an empty or new directory")
+                             f"pass an empty or new directory")
     if os.path.exists(marker):
         os.unlink(marker)
     if _read_json(os.path.join(partial, "params.json")) != params:
@@ -97,7 +97,7 @@ def synthesise(plan: Plan, seed: int, work_dir: str, nj: int) -> dict[str, dict]
     (``num_samples``, word times, ...) by utterance. Chunks finished before are kept."""
     if Engine.initialised():
         raise CorpusBuildError("this process has already used espeak-ng, whose state would leak into the corpus: "
-                           "build it from a fresh process")
+                               "build it from a fresh process")
     for sub in ("wav", "meta", "chunks"):
         os.makedirs(os.path.join(work_dir, sub), exist_ok=True)
     babble = os.path.join(work_dir, "babble.npy")

@@ -1,20 +1,24 @@
 """Argument parsing and error reporting for ``run_benchmark.py``.
 
 Errors a user can fix (unknown names, bad config keys, missing files, mismatched
-checkpoints, bad audio) end the run with one ``error:`` line, not a traceback.
+checkpoints, bad audio) are :class:`~speechbench.errors.SpeechbenchError` and end the run
+with one ``error:`` line and exit status 2; any other exception is a bug (or out of memory)
+and keeps its traceback.
 """
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
 import torch
 
 from speechbench import registry
-
-USAGE_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, FileNotFoundError, OSError,
-                                                 RuntimeError)
+from speechbench.config_sections import SPLITS
+from speechbench.errors import ConfigError, SpeechbenchError
+from speechbench.train import distributed
+from speechbench.train.expdir import claim_expdir
 
 
 def get_parser() -> argparse.ArgumentParser:
@@ -25,6 +29,9 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--mode", choices=["train", "evaluate"], required=True)
     p.add_argument("-n", "--expname", help="experiment name (new training runs)")
     p.add_argument("-p", "--expdir", help="experiment dir (default: result/downstream/EXPNAME)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in an experiment dir that holds a previous run, deleting its checkpoints, "
+                        "logs and results (without it, that is refused)")
     p.add_argument("-e", "--past_exp", help="experiment checkpoint (or its dir) to resume or evaluate")
     p.add_argument("-u", "--upstream", help=f"one of: {', '.join(registry.available('upstream'))}")
     p.add_argument("-k", "--upstream_ckpt", help="the upstream's weights: a released model's name (`speechbench "
@@ -37,26 +44,27 @@ def get_parser() -> argparse.ArgumentParser:
     p.add_argument("-d", "--downstream", help=f"one of: {', '.join(registry.available('downstream'))}")
     p.add_argument("-c", "--config", help="downstream config YAML (default: the task's config.yaml)")
     p.add_argument("-o", "--override", help="config overrides: config.runner.total_steps=20,,config.optimizer.lr=1e-3")
-    p.add_argument("-t", "--evaluate_split", default="test", help="split scored by -m evaluate")
+    p.add_argument("-t", "--evaluate_split", default="test", choices=SPLITS, help="split scored by -m evaluate")
     p.add_argument("--feature_cache", help="dump dir of cached upstream features (stage 2 of a recipe)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--verbose", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show the traceback of errors too")
     return p
 
 
 def _new_experiment(a: argparse.Namespace) -> tuple[dict, dict]:
     from speechbench.hub import resolve_weights
-    from speechbench.train.config import apply_overrides, load_config
+    from speechbench.train.config import apply_overrides, complete_config, load_config
 
     missing = [flag for flag, value in (("-n", a.expname), ("-u", a.upstream), ("-d", a.downstream)) if not value]
     if missing:
-        raise ValueError(f"a new training run needs {', '.join(missing)} (or -e to resume)")
+        raise ConfigError(f"a new training run needs {', '.join(missing)} (or -e to resume)")
     registry.expert_class("upstream", a.upstream)
     registry.expert_class("downstream", a.downstream)
     config_path = a.config or os.path.join(registry.expert_dir("downstream", a.downstream), "config.yaml")
-    config = apply_overrides(load_config(config_path), a.override or "")
-    args = {k: v for k, v in vars(a).items() if k not in ("mode", "past_exp", "override", "evaluate_split")}
+    config = complete_config(apply_overrides(load_config(config_path), a.override or ""))
+    args = {k: v for k, v in vars(a).items() if k not in ("mode", "past_exp", "override", "evaluate_split",
+                                                          "overwrite")}
     args["config"] = os.path.abspath(config_path)
     args["expdir"] = os.path.abspath(a.expdir or os.path.join("result", "downstream", a.expname))
     weights = resolve_weights(a.upstream, a.upstream_ckpt)
@@ -69,6 +77,8 @@ def _new_experiment(a: argparse.Namespace) -> tuple[dict, dict]:
 def run(a: argparse.Namespace) -> int:
     from speechbench.runner import Runner, resume_runner
 
+    if a.overwrite and a.past_exp:
+        raise ConfigError("--overwrite starts a new run; it cannot be combined with -e (resume or evaluate)")
     if a.past_exp:
         overrides = {"device": a.device, "verbose": a.verbose}
         if a.expdir:
@@ -80,31 +90,27 @@ def run(a: argparse.Namespace) -> int:
         if a.mode == "train":
             runner.train()
         else:
-            runner.evaluate(a.evaluate_split, runner.resume["path"])
+            runner.evaluate(a.evaluate_split, runner.resume.path)
         return 0
     if a.mode == "evaluate":
-        raise ValueError("-m evaluate needs -e CHECKPOINT")
+        raise ConfigError("-m evaluate needs -e CHECKPOINT")
     args, config = _new_experiment(a)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone owns the experiment dir
+        claim_expdir(args["expdir"], overwrite=a.overwrite)
     Runner(args, config).train()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     a = get_parser().parse_args(argv)
-    from speechbench.checkpoints import CheckpointError
-    from speechbench.hub import HubError
-    from speechbench.train.config import ConfigError
-
+    # Warnings before the runner sets up its own logs (a damaged checkpoint skipped) look like its lines.
+    logging.basicConfig(format="%(asctime)s [%(levelname)s] %(message)s", datefmt="%Y-%m-%d %H:%M:%S")
     try:
         return run(a)
-    except (CheckpointError, ConfigError, HubError, registry.UnknownExpertError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except USAGE_ERRORS as err:
+    except SpeechbenchError as err:
         if a.verbose:
             raise
-        print(f"error: {type(err).__name__}: {err} (rerun with --verbose for the traceback)", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
     finally:
-        from speechbench.train import distributed
         distributed.cleanup()

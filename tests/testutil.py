@@ -20,6 +20,14 @@ def run_cli(args: list[str], cwd: str, timeout: float = 300, env: dict | None = 
                           capture_output=True, text=True, timeout=timeout, env=full_env)
 
 
+def dev_improves(expert, logged: dict[str, float], best: float | None) -> bool:
+    """The runner's rule for saving best-states-dev.ckpt: the expert's declared METRIC beats ``best``."""
+    from speechbench import contracts
+
+    name, direction = expert.METRIC
+    return contracts.is_improvement(contracts.metric_value(logged, "dev", name), best, direction)
+
+
 def quick_steps(steps: int = 4, batch_size: int | None = None) -> str:
     """Recipe ``--extra-overrides`` for a few training steps (eval and save every half)."""
     half = max(1, steps // 2)

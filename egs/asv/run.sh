@@ -38,7 +38,7 @@ asv_split() {
     ln -s "$(cd "$train_src" && pwd)" "$data/train"
     ln -s "$(cd "$dev_dir" && pwd)" "$data/dev"
   else
-    python -m speechbench.downstream.asv.trials --train "$train_src" --out-train "$data/train" \
+    python -m speechbench.data.trials --train "$train_src" --out-train "$data/train" \
       --out-dev "$data/dev" --dev-speakers "${dev_speakers:-4}" --seed 0
   fi
   ln -s "$(cd "$test_src" && pwd)" "$data/test"

@@ -25,7 +25,7 @@ mini_data=intent
 classes=$PWD/$data/classes.yaml
 prepare_mini() {
   sb_link_sets
-  python -m speechbench.downstream.intent.prepare_mini --out "$classes"
+  python -m speechbench.corpora.mini.intents --out "$classes"
 }
 prepare_fluent_commands() {
   python -m speechbench.corpora.fluent_commands --db "$db" --out "$data"

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import zipfile
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file is missing, unreadable or not in the expected layout."""
+from speechbench.checkpoints.pickle_scan import pickle_protocol, pickled_globals
+from speechbench.errors import CheckpointError, CorruptCheckpointError
 
 
 class StubObject:
@@ -53,6 +53,69 @@ def make_stub(qualname: str) -> type:
 
 
 _UNSUPPORTED = re.compile(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)")
+_PROTOCOL_WARNING = "Detected pickle protocol"  # torch warns before failing on protocols 3+; our error says more
+CONVERT_ADVICE = "python tools/convert_checkpoint.py --trust"
+_REPORT = "If this is an official file, please report the layout"
+
+
+def _torch_allows(name: str) -> bool:
+    try:
+        return name in torch._weights_only_unpickler._get_allowed_globals()
+    except AttributeError:  # private in torch; without it, trust torch's own names only
+        return name.startswith("torch.") or name == "collections.OrderedDict"
+
+
+def unsupported_global(err: Exception) -> str | None:
+    """The global ``torch.load(weights_only=True)`` refused, from its error message (None if none)."""
+    found = _UNSUPPORTED.search(str(err))
+    if not found:
+        return None
+    return found.group(1) if "." in found.group(1) else f"builtins.{found.group(1)}"  # torch drops "builtins."
+
+
+def torch_load_weights_only(path: str, stubs: list[tuple[type, str]],
+                            map_location: str | torch.device = "cpu", mmap: bool = False) -> Any:
+    """``torch.load(weights_only=True)`` with ``stubs`` allowed, without torch's protocol warning;
+    ``mmap`` maps a zip-format file's tensors (legacy files are read)."""
+    with warnings.catch_warnings(), torch.serialization.safe_globals(stubs):
+        warnings.filterwarnings("ignore", message=_PROTOCOL_WARNING)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap and zipfile.is_zipfile(path))
+
+
+def refusal(path: str, name: str, layout: str, note: str = _REPORT) -> CheckpointError:
+    """The error for a file that pickles ``name``, a global this layout must not contain."""
+    return CheckpointError(
+        f"{path}: refusing to load: the file pickles '{name}', which is not part of the {layout} layout "
+        f"(loading it could run code). {note}; if you trust the file, re-save it without code: "
+        f"{CONVERT_ADVICE} {path} OUT.pt")
+
+
+def load_failure(path: str, err: Exception, layout: str, allowed: Callable[[str], bool],
+                 note: str = _REPORT) -> CheckpointError:
+    """What to raise when ``torch.load(weights_only=True)`` of ``path`` failed with ``err``.
+
+    A global outside ``allowed`` (and outside torch's own list) is named, whether torch saw it
+    or it sits in a pickle protocol torch's safe unpickler does not read at all; otherwise the
+    file is unreadable and the message says why.
+    """
+    name = unsupported_global(err)
+    if name:
+        return refusal(path, name, layout, note)
+    unknown = [g for g in pickled_globals(path) if not allowed(g) and not _torch_allows(g)]
+    if unknown:
+        return refusal(path, unknown[0], layout, note)
+    protocol = pickle_protocol(path)
+    if protocol > 3:
+        return CheckpointError(
+            f"{path}: cannot read this {layout}: it was pickled with protocol {protocol}, which the safe loader "
+            f"(torch.load with weights_only=True) does not read; if you trust the file, re-save it: "
+            f"{CONVERT_ADVICE} {path} OUT.pt")
+    if os.path.getsize(path) == 0:
+        why = "the file is empty (0 bytes)"
+    else:
+        why = str(err).strip().split("\n")[0].split(". ")[0][:160] or "the data ends early"
+    return CorruptCheckpointError(f"{path}: cannot read this {layout}: {why}; is the file truncated or not a "
+                                  f"PyTorch checkpoint?")
 
 
 def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = (),
@@ -68,22 +131,12 @@ def load_checkpoint(path: str | os.PathLike, allowed_globals: Iterable[str] = ()
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{layout} file not found: {path}")
-    stubs = [(make_stub(name), name) for name in allowed_globals]
+    names = list(allowed_globals)
+    stubs = [(make_stub(name), name) for name in names]
     try:
-        with torch.serialization.safe_globals(stubs):
-            return torch.load(path, map_location=map_location, weights_only=True,
-                              mmap=mmap and zipfile.is_zipfile(path))
-    except Exception as err:  # torch raises UnpicklingError, RuntimeError or EOFError here
-        text = str(err)
-        found = _UNSUPPORTED.search(text)
-        if found:
-            raise CheckpointError(
-                f"{path}: refusing to load: the file pickles '{found.group(1)}', which a {layout} "
-                f"is not expected to contain (loading it could run code). If this is an official "
-                f"file, please report the layout; convert trusted files with tools/convert_checkpoint.py."
-            ) from None
-        raise CheckpointError(f"{path}: cannot read as a {layout} ({type(err).__name__}: {text.splitlines()[0][:200]}); "
-                              f"is the file truncated or not a PyTorch checkpoint?") from None
+        return torch_load_weights_only(path, stubs, map_location, mmap)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError or OSError here
+        raise load_failure(path, err, layout, set(names).__contains__) from None
 
 
 def check_state_dict(model: torch.nn.Module, state: dict, what: str, assign: bool = False) -> None:

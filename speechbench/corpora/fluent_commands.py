@@ -23,7 +23,8 @@ import sys
 from typing import Mapping, Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import write_dir_files
 
 SPLITS = {"train": "train", "valid": "dev", "test": "test"}
 COLUMNS = ("path", "speakerId", "transcription", "action", "object", "location")
@@ -71,12 +72,9 @@ def prepare_fluent_commands(db: str, out_dir: str, splits: Mapping[str, str] = S
     for split, name in splits.items():
         rows = read_split(db, os.path.join(db, "data", f"{split}_data.csv"))
         target = os.path.join(out_dir, name)
-        os.makedirs(target, exist_ok=True)
-        utt2spk = {u: r["spk"] for u, r in rows.items()}
-        for file, field in (("wav.scp", "wav"), ("text", "text"), ("utt2intent", "intent")):
-            write_kv(os.path.join(target, file), {u: r[field] for u, r in rows.items()})
-        write_kv(os.path.join(target, "utt2spk"), utt2spk)
-        write_kv(os.path.join(target, "spk2utt"), spk2utt_from_utt2spk(utt2spk))
+        write_dir_files(target, {file: {u: r[field] for u, r in rows.items()}
+                                 for file, field in (("wav.scp", "wav"), ("text", "text"), ("utt2intent", "intent"))},
+                        {u: r["spk"] for u, r in rows.items()})
         compute_utt2dur(target)
         counts[name] = len(rows)
     return counts

@@ -24,7 +24,8 @@ import sys
 from typing import Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
 
 LABELS = {"neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad"}
 SUMMARY = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)\s+\[")

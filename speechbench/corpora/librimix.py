@@ -37,10 +37,10 @@ import os
 import sys
 from typing import Sequence
 
-import soundfile
-
+from speechbench.corpora.cli import run_prep
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import audio_header
+from speechbench.data.kaldi_dir import write_dir_files
 from speechbench.metrics.diarization import RttmError, Turn, read_rttm, write_rttm
 
 SPLITS = ("train-100", "dev", "test")
@@ -97,7 +97,7 @@ def read_mixtures(db: str, split: str, mix: str, turns: dict[str, list[Turn]]) -
             wav = os.path.join(db, split, f"mix_{mix}", f"{mixture}.wav")
             if not os.path.isfile(wav):
                 raise CorpusError(f"{where}: audio not found: {wav}")
-            rate = rate or soundfile.info(wav).samplerate
+            rate = rate or audio_header(wav, mixture).sample_rate
             seconds = int(row["length"]) / rate
             mixed = [t for s in sources for t in _source_turns(s, turns, mixture, where)]
             out[mixture] = (os.path.abspath(wav), seconds,
@@ -113,26 +113,22 @@ def _ms(seconds: float) -> str:
 
 def write_recording_dir(out_dir: str, mixtures: dict[str, tuple[str, float, list[Turn]]]) -> None:
     """The recording-level dir the sd task reads: wav.scp, rttm, utt2dur."""
-    os.makedirs(out_dir, exist_ok=True)
-    write_kv(os.path.join(out_dir, "wav.scp"), {m: v[0] for m, v in mixtures.items()})
-    write_kv(os.path.join(out_dir, "utt2dur"), {m: f"{v[1]:.4f}" for m, v in mixtures.items()})
+    write_dir_files(out_dir, {"wav.scp": {m: v[0] for m, v in mixtures.items()},
+                              "utt2dur": {m: f"{v[1]:.4f}" for m, v in mixtures.items()}})
     write_rttm(os.path.join(out_dir, "rttm"), [t for v in mixtures.values() for t in v[2]])
 
 
 def write_turn_dir(out_dir: str, mixtures: dict[str, tuple[str, float, list[Turn]]]) -> None:
     """s3prl's / ESPnet's diarization layout: one segment per turn."""
-    os.makedirs(out_dir, exist_ok=True)
     segments, utt2spk = {}, {}
     for mixture, (_, _, turns) in mixtures.items():
         for t in turns:
             seg = f"{t.speaker}-{mixture}_{_ms(t.start)}_{_ms(t.end)}"
             segments[seg] = f"{mixture} {t.start:.3f} {t.end:.3f}"
             utt2spk[seg] = t.speaker
-    write_kv(os.path.join(out_dir, "wav.scp"), {m: v[0] for m, v in mixtures.items()})
-    write_kv(os.path.join(out_dir, "reco2dur"), {m: f"{v[1]:.4f}" for m, v in mixtures.items()})
-    write_kv(os.path.join(out_dir, "segments"), segments)
-    write_kv(os.path.join(out_dir, "utt2spk"), utt2spk)
-    write_kv(os.path.join(out_dir, "spk2utt"), spk2utt_from_utt2spk(utt2spk))
+    write_dir_files(out_dir, {"wav.scp": {m: v[0] for m, v in mixtures.items()},
+                              "reco2dur": {m: f"{v[1]:.4f}" for m, v in mixtures.items()}, "segments": segments},
+                    utt2spk)
     write_rttm(os.path.join(out_dir, "rttm"), [t for v in mixtures.values() for t in v[2]])
 
 
@@ -161,13 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--mix", default="both", choices=MIXES, help="mixture kind (SUPERB: both)")
     p.add_argument("--splits", default=",".join(SPLITS), help="LibriMix splits read as train,dev,test")
     a = p.parse_args(argv)
-    try:
-        counts = prepare_librimix(a.db, a.rttm_dir, a.out, a.mix, a.splits.split(","))
-    except (ValueError, RuntimeError) as e:  # CorpusError; soundfile's header errors
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(", ".join(f"{name}: {n} mixtures" for name, n in counts.items()))
-    return 0
+    return run_prep(lambda: prepare_librimix(a.db, a.rttm_dir, a.out, a.mix, a.splits.split(",")), "mixtures")
 
 
 if __name__ == "__main__":

@@ -41,7 +41,8 @@ import kaldiio
 import numpy as np
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import c_sorted, compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import c_sorted, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import fix_data_dir
 
 SUBSETS = ("train-clean-100", "train-clean-360", "train-other-500", "dev-clean", "dev-other", "test-clean",

@@ -26,8 +26,9 @@ import sys
 from typing import Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
-from speechbench.utils_io import atomic_open
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.utils_io import atomic_open, read_fields
 
 SPLITS = ("dev", "eval")
 
@@ -52,16 +53,10 @@ def read_language_key(db: str, name: str, languages: set[str]) -> dict[str, str]
     """``utt -> audio path`` of the listed files in ``languages`` (``utt`` = file name without .wav)."""
     lst = _need_file(os.path.join(db, "scoring", f"language_key_{name}.lst"), f"the {name} language key")
     out: dict[str, str] = {}
-    with open(lst, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2:
-                raise CorpusError(f"{lst}:{lineno}: expected `path language`, got '{line.strip()}'")
-            if parts[1] in languages:
-                utt = os.path.splitext(os.path.basename(parts[0]))[0]
-                out[utt] = _audio_path(db, parts[0], lst, lineno)
+    for lineno, (listed, language) in read_fields(lst, 2, "`path language`", CorpusError):
+        if language in languages:
+            utt = os.path.splitext(os.path.basename(listed))[0]
+            out[utt] = _audio_path(db, listed, lst, lineno)
     if not out:
         raise CorpusError(f"{lst} lists no file in languages {sorted(languages)}")
     return out

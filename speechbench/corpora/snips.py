@@ -28,8 +28,10 @@ import os
 import sys
 from typing import Sequence
 
+from speechbench.corpora.cli import run_prep
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.kaldi_dir import compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import write_dir_files
 from speechbench.metrics.slot_filling import is_slot_tag
 
 TRANSCRIPTS = "all.iob.snips.txt"
@@ -124,13 +126,10 @@ def prepare_snips(db: str, out_dir: str, speakers: dict[str, str] | None = None)
             raise CorpusError(f"{os.path.join(db, split)}: no audio with a transcript in {TRANSCRIPTS} for the "
                               f"speakers {speakers[split]}")
         target = os.path.join(out_dir, name)
-        os.makedirs(target, exist_ok=True)
-        utt2spk = {u: r[1] for u, r in rows.items()}
-        write_kv(os.path.join(target, "wav.scp"), {u: r[0] for u, r in rows.items()})
-        write_kv(os.path.join(target, "text"), {u: " ".join(r[2]) for u, r in rows.items()})
-        write_kv(os.path.join(target, "text.slot"), {u: tag_slots(r[2], r[3]) for u, r in rows.items()})
-        write_kv(os.path.join(target, "utt2spk"), utt2spk)
-        write_kv(os.path.join(target, "spk2utt"), spk2utt_from_utt2spk(utt2spk))
+        write_dir_files(target, {"wav.scp": {u: r[0] for u, r in rows.items()},
+                                 "text": {u: " ".join(r[2]) for u, r in rows.items()},
+                                 "text.slot": {u: tag_slots(r[2], r[3]) for u, r in rows.items()}},
+                        {u: r[1] for u, r in rows.items()})
         compute_utt2dur(target)
         counts[name] = len(rows)
     return counts
@@ -144,13 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument(f"--{split}-speakers", default=SUPERB_SPEAKERS[split],
                        help=f"comma-separated speakers of {split}/ (default SUPERB's: %(default)s; all: every one)")
     a = p.parse_args(argv)
-    try:
-        counts = prepare_snips(a.db, a.out, {s: getattr(a, f"{s}_speakers") for s in SPLITS})
-    except ValueError as e:  # CorpusError, AudioError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))
-    return 0
+    return run_prep(lambda: prepare_snips(a.db, a.out, {s: getattr(a, f"{s}_speakers") for s in SPLITS}), "utterances")
 
 
 if __name__ == "__main__":

@@ -38,9 +38,10 @@ from typing import Sequence
 
 import numpy as np
 
+from speechbench.corpora.cli import run_prep
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import audio_duration
-from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.data.kaldi_dir import write_dir_files
 
 NOISE_DIR = "_background_noise_"
 SILENCE = "_silence_"
@@ -145,14 +146,11 @@ def write_items(out_dir: str, items: Sequence[Item]) -> None:
         if item.utt in utts:
             raise CorpusError(f"two clips give the utterance id '{item.utt}': {utts[item.utt].path} and {item.path}")
         utts[item.utt] = item
-    os.makedirs(out_dir, exist_ok=True)
-    write_kv(os.path.join(out_dir, "wav.scp"), {i.rec: i.path for i in items})
-    write_kv(os.path.join(out_dir, "segments"), {u: f"{i.rec} {i.start:.3f} {i.end:.3f}" for u, i in utts.items()})
-    write_kv(os.path.join(out_dir, "utt2dur"), {u: f"{i.end - i.start:.3f}" for u, i in utts.items()})
-    write_kv(os.path.join(out_dir, "utt2label"), {u: i.label for u, i in utts.items()})
-    utt2spk = {u: i.spk for u, i in utts.items()}
-    write_kv(os.path.join(out_dir, "utt2spk"), utt2spk)
-    write_kv(os.path.join(out_dir, "spk2utt"), spk2utt_from_utt2spk(utt2spk))
+    write_dir_files(out_dir, {"wav.scp": {i.rec: i.path for i in items},
+                              "segments": {u: f"{i.rec} {i.start:.3f} {i.end:.3f}" for u, i in utts.items()},
+                              "utt2dur": {u: f"{i.end - i.start:.3f}" for u, i in utts.items()},
+                              "utt2label": {u: i.label for u, i in utts.items()}},
+                    {u: i.spk for u, i in utts.items()})
 
 
 def prepare_speech_commands(db: str, out_dir: str, test_db: str | None = None, seed: int = 0) -> dict[str, int]:
@@ -184,13 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="parent of the train/dev/test data dirs")
     p.add_argument("--seed", type=int, default=0, help="seed of the silence window offsets")
     a = p.parse_args(argv)
-    try:
-        counts = prepare_speech_commands(a.db, a.out, a.test_db, a.seed)
-    except ValueError as e:  # CorpusError, AudioError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))
-    return 0
+    return run_prep(lambda: prepare_speech_commands(a.db, a.out, a.test_db, a.seed), "utterances")
 
 
 if __name__ == "__main__":

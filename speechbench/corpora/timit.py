@@ -39,7 +39,7 @@ import soundfile
 
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import c_sorted, spk2utt_from_utt2spk, write_kv
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 SAMPLE_RATE = 16000
 FRAME_SHIFT_SAMPLES = 160
@@ -128,15 +128,9 @@ def speaker_utterances(spk_dir: str) -> dict[str, dict[str, str]]:
 
 def read_segments(path: str) -> list[tuple[int, int, str]]:
     """``(start_sample, end_sample, label)`` lines of a .PHN or .WRD file."""
-    out = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
-                raise CorpusError(f"{path}:{lineno}: expected `start_sample end_sample label`, got '{line.strip()}'")
-            out.append((int(parts[0]), int(parts[1]), parts[2].lower()))
+    out = [(int(start), int(end), label.lower()) for _, (start, end, label) in
+           read_fields(path, 3, "`start_sample end_sample label`", CorpusError,
+                       valid=lambda f: f[0].isdigit() and f[1].isdigit(), errors="replace")]
     if not out:
         raise CorpusError(f"{path} is empty")
     return out

@@ -33,9 +33,10 @@ import sys
 from typing import Iterable, Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.audio import AudioError
-from speechbench.data.kaldi_dir import DataDirError, compute_utt2dur, spk2utt_from_utt2spk, write_kv
-from speechbench.downstream.asv.trials import Trial, hold_out_speakers, write_trials
+from speechbench.data.audio import AudioError, compute_utt2dur
+from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
+from speechbench.data.trials import Trial, hold_out_speakers, write_trials
+from speechbench.utils_io import read_fields
 
 WAV_ROOTS = ("wav", "dev/wav", "test/wav", "vox1_dev_wav/wav", "vox1_test_wav/wav")
 IDEN_SETS = {"1": "train", "2": "dev", "3": "test"}
@@ -91,28 +92,16 @@ def resolve(db: str, rels: Iterable[str], roots: dict[str, str] | None = None) -
 def read_iden_split(path: str) -> dict[str, list[str]]:
     """``iden_split.txt`` -> set name (train/dev/test) -> relative wav paths."""
     sets: dict[str, list[str]] = {name: [] for name in IDEN_SETS.values()}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 2 or fields[0] not in IDEN_SETS:
-                raise CorpusError(f"{path}:{lineno}: expected `1|2|3 <speaker>/<video>/<n>.wav`, got '{line.strip()}'")
-            sets[IDEN_SETS[fields[0]]].append(fields[1])
+    for _, (number, rel) in read_fields(path, 2, "`1|2|3 <speaker>/<video>/<n>.wav`", CorpusError,
+                                        valid=lambda f: f[0] in IDEN_SETS):
+        sets[IDEN_SETS[number]].append(rel)
     return sets
 
 
 def read_veri_trials(path: str) -> list[tuple[str, str, int]]:
     """``veri_test2.txt`` -> (relative wav 1, relative wav 2, 1 target | 0 nontarget)."""
-    trials = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3 or fields[0] not in ("0", "1"):
-                raise CorpusError(f"{path}:{lineno}: expected `1|0 <wav1> <wav2>`, got '{line.strip()}'")
-            trials.append((fields[1], fields[2], int(fields[0])))
+    trials = [(wav1, wav2, int(label)) for _, (label, wav1, wav2) in
+              read_fields(path, 3, "`1|0 <wav1> <wav2>`", CorpusError, valid=lambda f: f[0] in ("0", "1"))]
     if not trials:
         raise CorpusError(f"{path} holds no trials")
     return trials

@@ -24,11 +24,12 @@ import soundfile
 import torch
 import torchaudio.functional as AF
 
-from speechbench.data.kaldi_dir import DataDir
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.data.kaldi_dir import DataDir, write_kv
+from speechbench.errors import DataError
 
 log = logging.getLogger(__name__)
 
-TARGET_SR = 16000
 # Kaldi's extract-segments tolerates segments that end this far past the recording.
 MAX_SEGMENT_OVERSHOOT = 0.5
 
@@ -40,7 +41,7 @@ _warned_stereo: set[str] = set()
 MIN_SECONDS = 0.03
 
 
-class AudioError(ValueError):
+class AudioError(DataError):
     """An utterance's audio cannot be read; the message names utt, path and fix.
 
     ``what`` and ``fix`` hold the two parts, for reports that give their own context.
@@ -186,7 +187,7 @@ def _decode(spec: str, utt: str, start: float, end: float | None) -> tuple[np.nd
                 "directory), or drop the utterance")
 
 
-def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = TARGET_SR, *,
+def load_audio(path_or_spec: str, utt: str = "?", target_sr: int = SAMPLE_RATE, *,
                start: float = 0.0, end: float | None = None) -> torch.Tensor:
     """Load one ``wav.scp`` value as a 1-D float32 tensor at ``target_sr`` (mono).
 
@@ -217,20 +218,25 @@ def _looks_like_ark(spec: str) -> bool:
     return bool(sep) and offset.split("[")[0].isdigit() and os.path.isfile(name)
 
 
+def audio_header(path: str, utt: str = "?") -> AudioInfo:
+    """What the header of a plain audio file says (rate, channels, length); reads no samples."""
+    if os.path.getsize(path) == 0:
+        raise _fail(utt, path, "audio file is empty (0 bytes)",
+                    "replace the file or remove the utterance from the data dir")
+    try:
+        info = soundfile.info(path)
+    except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
+        raise _fail(utt, path, f"cannot read audio header ({e})",
+                    "the file is corrupt or not audio: re-export it") from None
+    return AudioInfo(info.samplerate, info.channels, info.frames)
+
+
 def audio_duration(path_or_spec: str, utt: str = "?") -> float:
     """Duration in seconds; reads only the header for plain files."""
     spec = path_or_spec.strip()
     if os.path.isfile(spec) and not is_pipe(spec):
-        if os.path.getsize(spec) == 0:
-            raise _fail(utt, spec, "audio file is empty (0 bytes)",
-                        "replace the file or remove the utterance from the data dir")
-        try:
-            info = soundfile.info(spec)
-        except (RuntimeError, soundfile.LibsndfileError, OSError) as e:
-            raise _fail(utt, spec, f"cannot read audio header ({e})",
-                        "the file is corrupt or not audio: re-export it") from None
-        return info.frames / info.samplerate
-    return load_audio(spec, utt).numel() / TARGET_SR
+        return audio_header(spec, utt).seconds
+    return load_audio(spec, utt).numel() / SAMPLE_RATE
 
 
 class AudioReader:
@@ -239,7 +245,7 @@ class AudioReader:
     Consecutive segments of one piped/archived recording share a single decode.
     """
 
-    def __init__(self, data_dir: str, target_sr: int = TARGET_SR) -> None:
+    def __init__(self, data_dir: str, target_sr: int = SAMPLE_RATE) -> None:
         self.dd = DataDir(data_dir)
         self.target_sr = target_sr
         self._wav = self.dd.file("wav.scp")
@@ -291,3 +297,14 @@ class AudioReader:
             _, start, end = self._segments[utt]
             return end - start
         return audio_duration(self.spec(utt), utt)
+
+
+def compute_utt2dur(data_dir: str | os.PathLike) -> dict[str, float]:
+    """Write ``utt2dur`` (seconds): from segments, else audio headers (no full decode)."""
+    dd = DataDir(data_dir)
+    if dd.has("segments"):
+        durs = {utt: end - start for utt, (_, start, end) in dd.segments().items()}
+    else:
+        durs = {utt: audio_duration(spec, utt) for utt, spec in dd.file("wav.scp").items()}
+    write_kv(os.path.join(dd.path, "utt2dur"), {u: f"{d:.4f}" for u, d in durs.items()})
+    return durs

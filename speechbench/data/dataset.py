@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import Dataset
 
-from speechbench.data.kaldi_dir import DataDir
+from speechbench.data.kaldi_dir import DataDir, DataDirError
 from speechbench.data.validate import check_data_dir
 
 
@@ -28,7 +28,7 @@ class UtteranceDataset(Dataset):
         self.data = DataDir(data_dir)
         self.utts = list(utts) if utts is not None else list(self.data.utts)
         if not self.utts:
-            raise ValueError(f"{data_dir}: no utterances (is wav.scp empty?)")
+            raise DataDirError(f"{data_dir}: no utterances (is wav.scp empty?)")
         self._reader = None
 
     @property

@@ -11,10 +11,11 @@ from typing import Iterable, Mapping, Sequence
 import kaldiio
 import numpy as np
 
+from speechbench.errors import DataError
 from speechbench.utils_io import atomic_open
 
 
-class DataDirError(ValueError):
+class DataDirError(DataError):
     """A data dir is missing, incomplete or inconsistent; the message names the fix."""
 
 
@@ -34,7 +35,7 @@ def read_kv(path: str | os.PathLike) -> dict[str, str]:
             key, *rest = line.split(maxsplit=1)  # Kaldi splits on spaces or tabs
             value = rest[0] if rest else ""
             if key in out:
-                raise ValueError(f"{path}:{lineno}: duplicate key '{key}' (keys must be unique; "
+                raise DataDirError(f"{path}:{lineno}: duplicate key '{key}' (keys must be unique; "
                                  f"run `python -m speechbench.data.validate "
                                  f"{os.path.dirname(os.fspath(path)) or '.'} --fix`)")
             out[key] = value.strip()
@@ -101,6 +102,17 @@ def spk2utt_from_utt2spk(utt2spk: Mapping[str, str]) -> dict[str, list[str]]:
     for utt in c_sorted(utt2spk):
         out.setdefault(utt2spk[utt], []).append(utt)
     return out
+
+
+def write_dir_files(out_dir: str | os.PathLike, files: Mapping[str, Mapping[str, object]],
+                    utt2spk: Mapping[str, str] | None = None) -> None:
+    """Write each ``name -> {key: value}`` of ``files`` into ``out_dir`` (made if missing); with
+    ``utt2spk``, also ``utt2spk`` and the ``spk2utt`` it implies."""
+    os.makedirs(out_dir, exist_ok=True)
+    if utt2spk is not None:
+        files = {**files, "utt2spk": utt2spk, "spk2utt": spk2utt_from_utt2spk(utt2spk)}
+    for name, mapping in files.items():
+        write_kv(os.path.join(out_dir, name), mapping)
 
 
 # What each standard file is for, so a missing-file error can say who needs it.
@@ -284,16 +296,3 @@ def split_data_dir(src: str | os.PathLike, nj: int, out_root: str | os.PathLike 
         dd.write(part, utts[lo:hi])
         parts.append(part)
     return parts
-
-
-def compute_utt2dur(data_dir: str | os.PathLike) -> dict[str, float]:
-    """Write ``utt2dur`` (seconds): from segments, else audio headers (no full decode)."""
-    from speechbench.data.audio import audio_duration  # audio depends on this module
-
-    dd = DataDir(data_dir)
-    if dd.has("segments"):
-        durs = {utt: end - start for utt, (_, start, end) in dd.segments().items()}
-    else:
-        durs = {utt: audio_duration(spec, utt) for utt, spec in dd.file("wav.scp").items()}
-    write_kv(os.path.join(dd.path, "utt2dur"), {u: f"{d:.4f}" for u, d in durs.items()})
-    return durs

@@ -1,4 +1,4 @@
-"""Data loaders every downstream uses: batches by length, resumable, torchrun-aware.
+"""Data loaders every downstream uses: batches by length, resumable, sharded over processes.
 
 Items are ``(utt_id, wav_or_None, *labels)``; a batch is ``(utt_ids, wavs, *labels)``
 with each field a list, so experts see the same shapes whether the runner feeds the
@@ -11,7 +11,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from speechbench.train import distributed
+from speechbench.errors import ConfigError
 
 
 def collate_utterances(items: list[tuple]) -> tuple[list, ...]:
@@ -23,15 +23,18 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     """Batches of similar length (less padding), shuffled per epoch with a fixed seed.
 
     ``batch_size`` caps utterances per batch; ``max_seconds`` (optional) caps the padded
-    batch duration. Under torchrun each rank takes every ``world``-th training batch. ``set_epoch``
-    fixes the order of an epoch and ``skip`` drops its first batches without loading
-    them, so a resumed run continues exactly where it stopped.
+    batch duration. Process ``rank`` of ``world_size`` (as in ``DistributedSampler``; the runner
+    sets them with :meth:`shard`) takes every ``world_size``-th batch: in training the same
+    number on every rank, so their steps stay in lockstep; in evaluation every batch, each once.
+    ``set_epoch`` fixes the order of an epoch and ``skip`` drops its first batches without
+    loading them, so a resumed run continues exactly where it stopped.
     """
 
     def __init__(self, lengths: Sequence[float], batch_size: int, shuffle: bool, seed: int = 0,
-                 max_seconds: float | None = None, drop_last: bool = False) -> None:
+                 max_seconds: float | None = None, drop_last: bool = False, rank: int = 0,
+                 world_size: int = 1) -> None:
         if batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
         self.lengths = np.asarray(lengths, dtype=np.float64)
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -40,6 +43,13 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         self.drop_last = drop_last
         self.epoch = 0
         self.start = 0
+        self.shard(rank, world_size)
+
+    def shard(self, rank: int, world_size: int) -> None:
+        """Take this process's share of the batches: every ``world_size``-th from ``rank``."""
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
+        self.rank, self.world_size = rank, world_size
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -68,11 +78,8 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             batches.append(current)
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        world, rank = distributed.world_size(), distributed.rank()
-        if world > 1 and self.shuffle:  # training batches are split over ranks; evaluation is not
-            usable = len(batches) - len(batches) % world
-            batches = batches[rank:usable:world]
-        return batches
+        usable = len(batches) - len(batches) % self.world_size if self.shuffle else len(batches)
+        return batches[self.rank:usable:self.world_size]
 
     def __iter__(self) -> Iterator[list[int]]:
         yield from self._batches()[self.start:]
@@ -83,8 +90,8 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
 def make_dataloader(dataset: Dataset, lengths: Sequence[float], batch_size: int, train: bool,
                     seed: int = 0, max_seconds: float | None = None, num_workers: int = 0,
-                    collate_fn: Any = collate_utterances) -> DataLoader:
+                    collate_fn: Any = collate_utterances, rank: int = 0, world_size: int = 1) -> DataLoader:
     """A DataLoader with a :class:`LengthBucketBatchSampler` (shuffled only for training)."""
-    sampler = LengthBucketBatchSampler(lengths, batch_size, shuffle=train, seed=seed,
-                                       max_seconds=max_seconds, drop_last=False)
+    sampler = LengthBucketBatchSampler(lengths, batch_size, shuffle=train, seed=seed, max_seconds=max_seconds,
+                                       drop_last=False, rank=rank, world_size=world_size)
     return DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers, collate_fn=collate_fn)

@@ -20,15 +20,16 @@ import shutil
 import sys
 from typing import Mapping, Sequence
 
-from speechbench.data.audio import AudioError
-from speechbench.data.kaldi_dir import DataDirError, compute_utt2dur, spk2utt_from_utt2spk, write_kv
+from speechbench.data.audio import AudioError, compute_utt2dur
+from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import check_data_dir
+from speechbench.errors import DataError
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 10
 
 
-class MakeDirError(ValueError):
+class MakeDirError(DataError):
     """The table or audio cannot make a data dir; one line per problem."""
 
 

@@ -30,7 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from speechbench.data.audio import MAX_SEGMENT_OVERSHOOT, TARGET_SR, AudioError, check_audio, is_pipe
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.data.audio import MAX_SEGMENT_OVERSHOOT, AudioError, check_audio, is_pipe
 from speechbench.data.kaldi_dir import (FILE_PURPOSE, DataDirError, c_sorted, file_kind,
                                         line_utterances, spk2utt_from_utt2spk, write_kv)
 from speechbench.utils_io import atomic_open
@@ -322,7 +323,7 @@ class AudioSummary:
         rates = ", ".join(f"{rate} Hz x{n}" for rate, n in sorted(self.other_rates.items()))
         return (f"audio: {self.files} files opened, {self.unusable} unusable; {self.multichannel} with 2+ "
                 f"channels (mixed down to mono on load); {sum(self.other_rates.values())} not at "
-                f"{TARGET_SR} Hz (resampled on load{': ' + rates if rates else ''})")
+                f"{SAMPLE_RATE} Hz (resampled on load{': ' + rates if rates else ''})")
 
 
 def _print_progress(done: int, total: int) -> None:
@@ -363,7 +364,7 @@ def _check_recording(e: _Entry, segments: list[_Entry], summary: AudioSummary) -
         return [Problem("wav.scp", e.line, f"audio of '{e.key}' is unusable: {err.what}: {e.value}",
                         err.fix)]
     summary.multichannel += info.channels > 1
-    if info.sample_rate != TARGET_SR:
+    if info.sample_rate != SAMPLE_RATE:
         summary.other_rates[info.sample_rate] += 1
     return [Problem("segments", seg.line, f"segment '{seg.key}' ends at {float(seg.value.split()[2]):.3f} s, "
                     f"past the end of '{e.key}' ({info.seconds:.3f} s)",

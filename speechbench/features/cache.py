@@ -15,11 +15,12 @@ import numpy as np
 import torch
 
 from speechbench.data.kaldi_dir import read_kv
+from speechbench.errors import DataError
 
 _RERUN = "rerun stage 2 (python -m speechbench.features.extract ... --out {dir})"
 
 
-class FeatureCacheError(ValueError):
+class FeatureCacheError(DataError):
     """The cache is missing, incomplete, or not the one asked for; says how to fix it."""
 
 

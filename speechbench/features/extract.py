@@ -30,19 +30,20 @@ import numpy as np
 import torch
 
 from speechbench import registry
+from speechbench.checkpoints.safe_load import CheckpointError
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.audio import AudioError, AudioReader
 from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
-from speechbench.checkpoints.safe_load import CheckpointError
-from speechbench.hub import HubError
+from speechbench.errors import SpeechbenchError
 from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
                                          parse_layer_list, resolve_layers)
+from speechbench.hub import HubError
 from speechbench.utils_io import atomic_open, human_bytes
 
-SAMPLE_RATE = 16000
 DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
-class ExtractError(RuntimeError):
+class ExtractError(SpeechbenchError, RuntimeError):
     """Extraction cannot go on; the message names the utterance or file and the fix."""
 
 
@@ -146,8 +147,8 @@ class Extractor:
         if cfg.device.startswith("cuda") and not torch.cuda.is_available():
             raise ExtractError("--device cuda: no CUDA device is visible; use --device cpu")
         self.cfg = cfg
-        cls = registry.expert_class("upstream", cfg.upstream)
-        self.model = cls(cfg.upstream_ckpt, **cfg.upstream_options).to(cfg.device).eval()
+        self.model = registry.build_upstream(cfg.upstream, cfg.upstream_ckpt, cfg.upstream_options,
+                                             device=cfg.device).eval()
         self.dtype = DTYPES[cfg.dtype]
         self.layers: list[int] | None = None
         self.dims: list[int] | None = None

@@ -6,15 +6,15 @@ featurizer already says which few layers a task uses, so ``best`` keeps only tho
 from __future__ import annotations
 
 import glob
-import json
 import os
 
 import torch
 
-from speechbench.checkpoints.safe_load import load_checkpoint
+from speechbench.checkpoints.experiment import load_experiment
+from speechbench.errors import CheckpointError, ConfigError
 
 
-class LayerSelectionError(ValueError):
+class LayerSelectionError(ConfigError):
     """A ``--layers`` value that cannot be honoured; the message says how to fix it."""
 
 
@@ -62,28 +62,18 @@ def best_layers(expdir: str, k: int) -> tuple[list[int], str]:
     """Top-``k`` layers by the learned weighted-sum weights of a run; also the checkpoint read.
 
     The weights index the layers the run saw: all of the upstream's, or, when it trained
-    from a feature cache holding a subset, that cache's ``layers`` (mapped back here).
+    from feature caches holding a subset, those caches' ``layers`` (mapped back here).
     """
     path = newest_checkpoint(expdir)
-    state = load_checkpoint(path, layout="speechbench training checkpoint")
     try:
-        weights = state["Featurizer"]["weights"]
-    except (KeyError, TypeError):
-        raise LayerSelectionError(f"{path} holds no Featurizer weights (key 'Featurizer' -> "
-                                  f"'weights'); was it written by the speechbench runner?") from None
-    weights = torch.as_tensor(weights).detach().float().reshape(-1)
+        run = load_experiment(path)
+        weights, indices = run.layer_logits(), run.layer_indices()
+    except CheckpointError as err:
+        raise LayerSelectionError(str(err)) from None
     if bool((weights == weights[0]).all()):
         raise LayerSelectionError(f"{path}: all {len(weights)} layer weights are equal (the run used "
                                   f"a fixed --layer or never trained them); pass explicit --layers")
     if not 1 <= k <= len(weights):
         raise LayerSelectionError(f"--num-layers {k}: the run in {expdir} weighted {len(weights)} layers")
-    indices = list(range(len(weights)))
-    args = state.get("Args") or {}
-    cache_meta = os.path.join(str(args.get("feature_cache") or ""), "meta.json")
-    if args.get("feature_cache") and os.path.isfile(cache_meta):
-        with open(cache_meta, encoding="utf-8") as f:
-            cached = json.load(f).get("layers", [])
-        if len(cached) == len(weights):
-            indices = [int(x) for x in cached]
     top = torch.topk(weights, k).indices.tolist()
     return sorted(indices[i] for i in top), path

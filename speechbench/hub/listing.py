@@ -15,6 +15,7 @@ from speechbench.hub.catalog import (CATALOG_FILE, ReleasedFile, ReleasedModel, 
                                      upstreams_with_models)
 from speechbench.hub.errors import HubError
 from speechbench.hub.fetch import MIRROR_ENV, OFFLINE_ENV
+from speechbench.errors import SpeechbenchError
 from speechbench.utils_io import human_bytes
 
 
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(summary_lines(upstreams_with_models())))
             print(f"\nsize ?: not published, known once cached. Use: run_benchmark.py -u UPSTREAM -k NAME "
                   f"(fetched into {cache.cache_root()}); `speechbench models UPSTREAM` for URLs, licenses and papers.")
-    except HubError as err:
+    except SpeechbenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -29,6 +29,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.signal import medfilt
 
+from speechbench.errors import DataError
 from speechbench.utils_io import atomic_open
 
 
@@ -65,7 +66,7 @@ class DiarizationError:
 NO_ERROR = DiarizationError(0.0, 0.0, 0.0, 0.0)
 
 
-class RttmError(ValueError):
+class RttmError(DataError):
     """An RTTM line cannot be read; the message names the file and line."""
 
 

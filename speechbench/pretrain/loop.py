@@ -22,7 +22,8 @@ import torch
 import yaml
 from tqdm import tqdm
 
-from speechbench.data.audio import TARGET_SR
+from speechbench.checkpoints import load_checkpoint
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.pretrain.data import PretrainCorpus, random_crop
 from speechbench.pretrain.objective import PretrainObjective, build_objective
 from speechbench.utils_io import atomic_open
@@ -118,7 +119,7 @@ def _save_state(path: str, objective: PretrainObjective, optimizer: torch.optim.
 def _restore(path: str, run: dict, objective: PretrainObjective, optimizer: torch.optim.Optimizer,
              scheduler) -> int:
     """Load a saved training state into the run; return its step. Refuses a state of other settings."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_checkpoint(path, layout="pretraining state")
     saved = state["run"]
     changed = [k for k in _RESUME_KEYS if saved.get(k) != run.get(k)]
     if changed:
@@ -172,7 +173,7 @@ def pretrain(upstream: str, data_dir: str | os.PathLike, out: str | os.PathLike,
 
     objective.train()
     crop = torch.Generator()
-    max_samples = int(loop.max_seconds * TARGET_SR)
+    max_samples = int(loop.max_seconds * SAMPLE_RATE)
     window: list[float] = []
     start_time, start_step = time.time(), step
     bar = tqdm(total=loop.steps, initial=step, desc=f"pretrain {upstream}", disable=not show_progress,

@@ -13,6 +13,7 @@ import datetime
 import os
 import sys
 
+from speechbench.errors import SpeechbenchError
 from speechbench.report import leaderboard
 from speechbench.report.collect import ReportError, collect, data_tag_of, find_results
 from speechbench.report.results import git_revision
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         made = make_report(a.egs, a.out, a.data_tag, plots=not a.no_plots, readme=a.readme)
-    except (ReportError, ValueError, OSError) as err:
+    except SpeechbenchError as err:
         print(f"speechbench report: error: {err}", file=sys.stderr)
         return 2
     board = made["board"]

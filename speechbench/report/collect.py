@@ -17,6 +17,7 @@ import re
 
 import yaml
 
+from speechbench.errors import SpeechbenchError
 from speechbench.report.metrics import is_better, primary_metric, value_of
 
 RESULT_SPLITS = ("test", "eval")
@@ -26,7 +27,7 @@ _EXP_NAME = re.compile(r"^(?P<tag>.+)_(?P<mode>ws|lall|l-?\d+)(?:_lr(?P<lr>[^_/]
 PROTOCOL_MODES = ("ws", "lall")
 
 
-class ReportError(Exception):
+class ReportError(SpeechbenchError, ValueError):
     """A results file the report cannot use; the message names the file."""
 
 

@@ -12,7 +12,7 @@ best upstream *on this leaderboard*, so the scores rank the upstreams shown here
 comparable with superbbenchmark.org numbers. An upstream's score is the mean over the tasks
 where it has a result and the task is normalisable (fbank ran, and some upstream beats
 it); the table says how many tasks that is. SUPERB averages several metrics within a
-task first; we use the one primary metric per task (``metrics.PRIMARY``).
+task first; we use the one primary metric per task (each downstream's ``METRIC``).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import os
 import shutil
 import subprocess
 
-from speechbench.report.collect import Run
+from speechbench.report.collect import ReportError, Run
 from speechbench.report.metrics import TASK_ORDER, display_metric, format_value, lower_is_better
 from speechbench.report.results import weights_name
 from speechbench.utils_io import atomic_open
@@ -62,7 +62,7 @@ def build(runs: list[Run], data_tag: str = "") -> Leaderboard:
         if r.primary is None or r.score is None:
             continue
         if (r.upstream, r.task) in cells:
-            raise ValueError(f"two runs for {r.upstream} on {r.task}: {cells[(r.upstream, r.task)].expdir} and "
+            raise ReportError(f"two runs for {r.upstream} on {r.task}: {cells[(r.upstream, r.task)].expdir} and "
                              f"{r.expdir}; report one data tag at a time (--data-tag)")
         cells[(r.upstream, r.task)] = r
         metric.setdefault(r.task, r.primary)
@@ -217,10 +217,12 @@ README_END = "<!-- speechbench leaderboard: end -->"
 def update_readme(readme: str, board: Leaderboard, out_dir: str, commit: str, date: str,
                   heatmap: str | None, links: dict[str, str] | None = None) -> None:
     """Replace the text between the README's leaderboard markers with this table and heat map."""
+    if not os.path.isfile(readme):
+        raise ReportError(f"{readme} not found (--readme names the file whose leaderboard block is replaced)")
     with open(readme, encoding="utf-8") as f:
         text = f.read()
     if README_START not in text or README_END not in text or text.index(README_START) > text.index(README_END):
-        raise ValueError(f"{readme} has no '{README_START}' ... '{README_END}' block; add the two lines where the "
+        raise ReportError(f"{readme} has no '{README_START}' ... '{README_END}' block; add the two lines where the "
                          "leaderboard should go")
     base = os.path.dirname(os.path.abspath(readme))
     block = [README_START, "", _intro(commit, date) + f" Details: [{_link(os.path.join(out_dir, 'leaderboard.md'), base)}]"

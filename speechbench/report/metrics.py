@@ -1,33 +1,47 @@
-"""Which metric ranks each task, and in which direction: the one table the report reads.
+"""Which metric ranks each task, and in which direction: read from the tasks' own declarations.
 
 Results files name metrics ``<split>-<name>`` (``test-per``, ``dev-EER``); the report
 compares names case-insensitively without the split. A task's *primary* metric is the
 leaderboard column and the input of the overall score; the others are kept in the CSV.
+Each downstream expert declares its primary metric and direction (``METRIC``) and the
+direction of its other metrics (``OTHER_METRICS``), the same declaration the runner keeps
+``best-states-dev.ckpt`` by; a metric nobody declares has no direction, and asking for one
+is an error rather than a guess.
 """
 from __future__ import annotations
 
-# Lower is better for these; every other metric is higher-better.
-LOWER_BETTER = frozenset({"per", "wer", "cer", "eer", "mindcf", "loss", "cnxe", "mincnxe", "der", "der_best", "miss",
-                          "false_alarm", "confusion", "slot_value_cer"})
+import functools
 
-# Primary metric per task (SUPERB's choice where SUPERB has the task).
-PRIMARY: dict[str, str] = {
-    "phone": "acc",      # frame-level phone probe accuracy
-    "pr": "per",         # phoneme recognition: phone error rate
-    "asr": "wer",        # word error rate
-    "ks": "acc",         # keyword spotting accuracy (12 classes)
-    "std": "mtwv",       # query-by-example: maximum term weighted value
-    "qa": "ff1",         # spoken QA: frame-level F1
-    "speaker": "acc",    # speaker identification accuracy
-    "asv": "eer",        # speaker verification: equal error rate
-    "sd": "der",         # speaker diarization: diarization error rate
-    "emotion": "acc",    # emotion recognition accuracy
-    "intent": "acc",     # intent classification accuracy
-    "sf": "slot_type_f1",  # slot filling: slot-type F1 (SUPERB also reports slot_value_cer)
-}
+from speechbench import registry
+from speechbench.contracts import COMMON_METRICS
+from speechbench.errors import DataError
 
 # Column order of the leaderboard (tasks not listed follow, sorted by name).
 TASK_ORDER = ["phone", "pr", "asr", "ks", "std", "qa", "speaker", "asv", "sd", "emotion", "intent", "sf"]
+
+
+class UnknownMetricError(DataError):
+    """A metric no downstream declares a direction for."""
+
+
+@functools.cache
+def declared_primary() -> dict[str, str]:
+    """Task -> its primary metric name (lower case), from each downstream's ``METRIC``."""
+    return {task: registry.expert_class("downstream", task).METRIC[0].lower()
+            for task in registry.available("downstream")}
+
+
+@functools.cache
+def declared_directions() -> dict[str, str]:
+    """Metric name (lower case) -> ``max`` or ``min``, over every downstream's declarations."""
+    directions = {name.lower(): d for name, d in COMMON_METRICS.items()}
+    for task in registry.available("downstream"):
+        cls = registry.expert_class("downstream", task)
+        for name, direction in [cls.METRIC, *getattr(cls, "OTHER_METRICS", {}).items()]:
+            if directions.setdefault(name.lower(), direction) != direction:
+                raise UnknownMetricError(f"metric '{name}' is declared '{direction}' by downstream '{task}' and "
+                                         f"'{directions[name.lower()]}' elsewhere; one name, one direction")
+    return directions
 
 
 def metric_name(key: str) -> str:
@@ -36,8 +50,13 @@ def metric_name(key: str) -> str:
 
 
 def lower_is_better(name: str) -> bool:
-    """Direction of a metric given with or without its split prefix."""
-    return metric_name(name) in LOWER_BETTER
+    """Direction of a metric given with or without its split prefix (an undeclared one is an error)."""
+    directions = declared_directions()
+    n = metric_name(name)
+    if n not in directions:
+        raise UnknownMetricError(f"no downstream declares whether metric '{n}' is better high or low; declare it in "
+                                 f"the task's DownstreamExpert (METRIC or OTHER_METRICS)")
+    return directions[n] == "min"
 
 
 def arrow(name: str) -> str:
@@ -48,11 +67,11 @@ def arrow(name: str) -> str:
 def primary_metric(task: str, metrics: dict[str, float]) -> str | None:
     """Name of the task's primary metric present in ``metrics`` (keys ``<split>-<name>``).
 
-    Tasks missing from ``PRIMARY`` use their first non-loss metric, so a new task still
-    appears on the leaderboard; ``None`` when there is nothing but a loss.
+    Results of a task with no downstream folder use their first non-loss metric, so they still
+    appear on the leaderboard; ``None`` when there is nothing but a loss.
     """
     names = {metric_name(k): k for k in metrics}
-    wanted = PRIMARY.get(task)
+    wanted = declared_primary().get(task)
     if wanted is not None:
         return wanted if wanted in names else None
     candidates = sorted(n for n in names if n != "loss")

@@ -19,15 +19,15 @@ import numpy as np  # noqa: E402
 from speechbench.report.collect import Run  # noqa: E402
 from speechbench.report.leaderboard import SCALE, Leaderboard  # noqa: E402
 from speechbench.report.metrics import arrow, display_metric, format_value, metric_name  # noqa: E402
+from speechbench.utils_io import atomic_open  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 
 def _save(fig, path: str) -> str:
-    tmp = f"{path}.tmp{os.getpid()}.png"
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
+    with atomic_open(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
-    os.replace(tmp, path)
     return path
 
 
@@ -102,19 +102,15 @@ def learning_curves(board: Leaderboard, task: str, path: str) -> str | None:
 def layer_weights(run: Run) -> np.ndarray | None:
     """Softmax layer weights the run's head learned (None: one layer, or nothing stored)."""
     if run.checkpoint and os.path.isfile(run.checkpoint):
+        from speechbench.checkpoints.experiment import load_experiment
         from speechbench.checkpoints.safe_load import CheckpointError
-        from speechbench.train.checkpoint import load_experiment
 
         try:
-            state = load_experiment(run.checkpoint)
-            w = state["Featurizer"]["weights"].detach().double().numpy()
-        except (CheckpointError, KeyError, OSError) as err:
+            weights = load_experiment(run.checkpoint).layer_weights()
+        except (CheckpointError, OSError) as err:
             log.warning("layer weights of %s not read: %s", run.checkpoint, err)
         else:
-            if w.size < 2:
-                return None
-            e = np.exp(w - w.max())
-            return e / e.sum()
+            return weights if weights.size >= 2 else None
     s = _scalars(run.expdir)
     tags = sorted((int(t.split("/")[1]), t) for t in s if t.startswith("layer_weight/"))
     if len(tags) < 2:

@@ -21,14 +21,15 @@ import re
 import subprocess
 import sys
 
-from speechbench.report.collect import ReportError, Run, load_run, pick_best
+from speechbench.errors import SpeechbenchError
+from speechbench.report.collect import Run, load_run, pick_best
 from speechbench.utils_io import atomic_open
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _TRAIN_LINE = re.compile(r"stage 3: train .* -> (\S+?)(?: \(done before|$)")
 
 
-class SweepError(Exception):
+class SweepError(SpeechbenchError):
     """A sweep that cannot go on; the message says which value and which file."""
 
 
@@ -131,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = sweep(a.recipe, a.lrs.split(), recipe_args, a.log,
                        progress=lambda m: print(m, file=sys.stderr, flush=True))
-    except (SweepError, ReportError) as err:
+    except SpeechbenchError as err:
         print(f"speechbench sweep: error: {err}", file=sys.stderr)
         return 2
     print(f"chosen lr {result['chosen']} ({result['metric']} on dev: "

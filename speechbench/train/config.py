@@ -1,52 +1,82 @@
 """Experiment configs: YAML with checked sections, ``-o`` overrides, a dump beside results.
 
-Unknown keys in the sections the runner owns are errors (a typo must not silently fall back
-to a default); ``downstream_expert`` belongs to the task's expert, which checks its own keys.
+In the sections the runner owns, an unknown key, a value of the wrong type or out of range
+is an error naming the key (a typo must not silently fall back to a default, ``2.5`` steps
+must not become 3) before anything runs. ``downstream_expert`` belongs to the task's expert,
+which reads it with :func:`speechbench.config_sections.expert_sections` so that unknown keys
+there are errors too.
 """
 from __future__ import annotations
 
 import copy
-import os
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from speechbench.config_sections import SPLITS, ConfigError, load_config, merge_section
 from speechbench.utils_io import atomic_open
 
-RUNNER_DEFAULTS: dict[str, Any] = {
-    "total_steps": 1000,
-    "gradient_clipping": 1.0,
-    "gradient_accumulate_steps": 1,
-    "log_step": 50,
-    "eval_step": 200,
-    "save_step": 200,
-    "max_keep": 2,
-    "eval_dataloaders": ["dev"],
-    "amp": True,
+
+@dataclass(frozen=True)
+class Key:
+    """A runner-owned config key: its default, its type, and the smallest value that makes sense."""
+
+    default: Any
+    type: type
+    minimum: float | None = None
+    above_minimum: bool = False  # the minimum itself is not allowed
+    none_allowed: bool = False
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+               list: f"a list of splits out of {list(SPLITS)}, e.g. [dev]"}
+
+SECTIONS: dict[str, dict[str, Key]] = {
+    "runner": {
+        "total_steps": Key(1000, int, 1),
+        "gradient_clipping": Key(1.0, float, 0, above_minimum=True),
+        "gradient_accumulate_steps": Key(1, int, 1),
+        "log_step": Key(50, int, 1),
+        "eval_step": Key(200, int, 1),
+        "save_step": Key(200, int, 1),
+        "max_keep": Key(2, int, 0),
+        "eval_dataloaders": Key(["dev"], list),
+        "amp": Key(True, bool),
+    },
+    "optimizer": {"name": Key("AdamW", str), "lr": Key(1e-4, float, 0), "weight_decay": Key(0.0, float, 0),
+                  "upstream_lr": Key(None, float, 0, none_allowed=True)},
+    "scheduler": {"name": Key("none", str), "num_warmup_steps": Key(0, int, 0)},
+    "featurizer": {"layer_norm": Key(False, bool)},
 }
-OPTIMIZER_DEFAULTS: dict[str, Any] = {"name": "AdamW", "lr": 1e-4, "weight_decay": 0.0, "upstream_lr": None}
-SCHEDULER_DEFAULTS: dict[str, Any] = {"name": "none", "num_warmup_steps": 0}
-FEATURIZER_DEFAULTS: dict[str, Any] = {"layer_norm": False}
-SECTIONS = {"runner": RUNNER_DEFAULTS, "optimizer": OPTIMIZER_DEFAULTS,
-            "scheduler": SCHEDULER_DEFAULTS, "featurizer": FEATURIZER_DEFAULTS}
 
 
-class ConfigError(ValueError):
-    """A config file or override that cannot be used as written."""
+def _expected(key: Key) -> str:
+    text = _TYPE_NAMES[key.type]
+    if key.minimum is not None:
+        text += f" {'>' if key.above_minimum else '>='} {key.minimum:g}"
+    return text + (" (or null)" if key.none_allowed else "")
 
 
-def load_config(path: str) -> dict:
-    """Read a YAML config file into a dict (errors name the file)."""
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        with open(path, encoding="utf-8") as f:
-            config = yaml.safe_load(f) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    return config
+def check_value(value: Any, key: Key, where: str) -> Any:
+    """``value`` for ``key`` (numbers written as strings, like YAML's ``1e-3``, become floats);
+    a ConfigError naming ``where`` and the expected type otherwise."""
+    if value is None and key.none_allowed:
+        return None
+    if key.type is float and isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            pass
+    ok = {int: isinstance(value, int) and not isinstance(value, bool),
+          float: isinstance(value, (int, float)) and not isinstance(value, bool),
+          bool: isinstance(value, bool), str: isinstance(value, str),
+          list: isinstance(value, list) and all(v in SPLITS for v in value)}[key.type]
+    if ok and key.minimum is not None:
+        ok = value > key.minimum if key.above_minimum else value >= key.minimum
+    if not ok:
+        raise ConfigError(f"{where} must be {_expected(key)}, got {value!r}")
+    return float(value) if key.type is float else value
 
 
 def parse_overrides(text: str) -> list[tuple[list[str], Any]]:
@@ -83,26 +113,17 @@ def apply_overrides(config: dict, overrides: str) -> dict:
 
 
 def complete_config(config: dict) -> dict:
-    """Fill runner-owned sections with defaults; reject unknown keys with the valid ones listed."""
+    """Fill runner-owned sections with defaults; reject unknown keys (listing the valid ones) and bad values."""
     config = copy.deepcopy(config)
     unknown_sections = sorted(set(config) - set(SECTIONS) - {"downstream_expert"})
     if unknown_sections:
         raise ConfigError(f"unknown config sections {unknown_sections}; valid: {sorted(SECTIONS) + ['downstream_expert']}")
-    for name, defaults in SECTIONS.items():
-        config[name] = merge_section(config.get(name), defaults, f"config section '{name}'")
+    for name, keys in SECTIONS.items():
+        section = merge_section(config.get(name), {k: key.default for k, key in keys.items()},
+                                f"config section '{name}'")
+        config[name] = {k: check_value(v, keys[k], f"config.{name}.{k}") for k, v in section.items()}
     config.setdefault("downstream_expert", {})
     return config
-
-
-def merge_section(section: dict | None, defaults: dict, where: str) -> dict:
-    """``defaults`` updated by ``section``; a key not in ``defaults`` is an error naming ``where``."""
-    section = section or {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where} must be a mapping")
-    unknown = sorted(set(section) - set(defaults))
-    if unknown:
-        raise ConfigError(f"unknown keys in {where}: {unknown}; valid: {sorted(defaults)}")
-    return {**defaults, **section}
 
 
 def dump_config(config: dict, path: str) -> None:

@@ -29,19 +29,6 @@ def init_from_env(device: str) -> tuple[int, int, str]:
     return rank, world, device
 
 
-def is_main() -> bool:
-    """True on rank 0 (or without torchrun)."""
-    return not dist.is_initialized() or dist.get_rank() == 0
-
-
-def world_size() -> int:
-    return dist.get_world_size() if dist.is_initialized() else 1
-
-
-def rank() -> int:
-    return dist.get_rank() if dist.is_initialized() else 0
-
-
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()
@@ -50,3 +37,18 @@ def barrier() -> None:
 def cleanup() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def gather_records(records: dict[str, list]) -> dict[str, list] | None:
+    """Every rank's evaluation records joined on rank 0 (rank order, lists concatenated); None elsewhere."""
+    if not dist.is_initialized():
+        return records
+    parts: list[dict | None] = [None] * dist.get_world_size() if dist.get_rank() == 0 else None
+    dist.gather_object(records, parts, dst=0)
+    if dist.get_rank() != 0:
+        return None
+    joined: dict[str, list] = {}
+    for part in parts:
+        for key, values in part.items():
+            joined.setdefault(key, []).extend(values)
+    return joined

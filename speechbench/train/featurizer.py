@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 
 class Featurizer(nn.Module):
     """``layer=None``: weighted sum of all layers; ``layer=i``: index into the given layers."""
@@ -21,11 +23,11 @@ class Featurizer(nn.Module):
         self.layer_norm = layer_norm
         if layer is not None:
             if not -len(dims) <= layer < len(dims):
-                raise ValueError(f"layer {layer} does not exist: the upstream has {len(dims)} hidden states (0..{len(dims) - 1})")
+                raise ConfigError(f"layer {layer} does not exist: the upstream has {len(dims)} hidden states (0..{len(dims) - 1})")
             self.output_dim = dims[layer]
         else:
             if len(set(dims)) != 1:
-                raise ValueError(f"the weighted sum needs hidden states of one size, got {dims}; choose one with -l/--layer")
+                raise ConfigError(f"the weighted sum needs hidden states of one size, got {dims}; choose one with -l/--layer")
             self.output_dim = dims[0]
         self.weights = nn.Parameter(torch.zeros(len(dims)))
 

@@ -1,15 +1,6 @@
-"""What every upstream shares: padding a list of waveforms and the output contract.
+"""What every upstream shares: padding a list of waveforms and building the checked output.
 
-The contract (documented for newcomers in ``upstream/example/expert.py``):
-
-* ``UpstreamExpert(ckpt: str | None = None, **options)`` is an ``nn.Module``.
-* ``downsample_rate`` (int): input samples per output frame (160 = 10 ms at 16 kHz).
-* ``forward(wavs)`` takes a list of 1-D float tensors at 16 kHz (unpadded, any lengths)
-  and returns a dict with
-    - ``hidden_states``: list of ``[B, T, D]`` tensors, every layer, the same T;
-    - ``last_hidden_state``: the last of them;
-    - ``feature_lengths``: ``LongTensor[B]``, valid frames of each utterance.
-  An utterance's features must not depend on what it is batched with.
+The contract itself is in :mod:`speechbench.contracts` (for newcomers: ``upstream/example/expert.py``).
 """
 from __future__ import annotations
 
@@ -17,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
-SAMPLE_RATE = 16000
+from speechbench.contracts import SAMPLE_RATE, check_upstream_output
 
 
 def pad_wavs(wavs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -37,23 +28,21 @@ def frame_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
 
 
 def upstream_output(hidden_states: list[torch.Tensor], feature_lengths: torch.Tensor, **extra) -> dict:
-    """Build the output dict of the contract, checking it on the way."""
-    t = hidden_states[0].shape[1]
-    for i, h in enumerate(hidden_states):
-        if h.dim() != 3 or h.shape[1] != t:
-            raise RuntimeError(f"hidden state {i} has shape {tuple(h.shape)}; all must be [B, {t}, D]")
-    return {
+    """Build the output dict of the contract, checking it on the way (lengths must fit the frames)."""
+    output = {
         "hidden_states": hidden_states,
-        "last_hidden_state": hidden_states[-1],
-        "feature_lengths": feature_lengths.clamp(max=t),
+        "last_hidden_state": hidden_states[-1] if hidden_states else None,
+        "feature_lengths": feature_lengths.long(),
         **extra,
     }
+    check_upstream_output(output, len(feature_lengths))
+    return output
 
 
 class UpstreamBase(nn.Module):
-    """Optional base class: holds ``downsample_rate`` and reports hidden sizes."""
+    """Optional base class: declares ``downsample_rate`` (each upstream sets it) and reports hidden sizes."""
 
-    downsample_rate: int = 160
+    downsample_rate: int
 
     @torch.no_grad()
     def hidden_sizes(self) -> list[int]:

@@ -2,8 +2,9 @@ import kaldiio
 import numpy as np
 import pytest
 
-from speechbench.data.kaldi_dir import (DataDir, DataDirError, compute_utt2dur, read_int_vectors,
-                                        read_kv, split_data_dir, write_int_vectors, write_kv)
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import (DataDir, DataDirError, read_int_vectors, read_kv, split_data_dir,
+                                        write_int_vectors, write_kv)
 
 
 def make_dir(root, audio_dir, n=7):

@@ -84,7 +84,7 @@ def test_shape_disagreeing_with_meta_is_reported(dump):
 
 
 def test_runner_cache_source_reads_it(dump, utt_lengths):
-    from speechbench.train.feature_source import CacheSource
+    from speechbench.features.source import CacheSource
 
     hidden, lengths = CacheSource([FeatureCache(dump)]).forward(["spk1-a", "spk1-b"], [], torch.device("cpu"))
     frames = [(utt_lengths[u] - 400) // 160 + 1 for u in ("spk1-a", "spk1-b")]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from speechbench.checkpoints.experiment import ExperimentCheckpoint
 from speechbench.features.cache import FeatureCache
 from speechbench.features.extract import main, make_batches, split_utterances
 
@@ -117,8 +118,8 @@ def test_single_job_then_merge(tmp_path, fake_upstream, data_dir, capsys):
 def test_best_layers_from_a_finished_run(tmp_path, fake_upstream, data_dir):
     exp = tmp_path / "exp"
     exp.mkdir()
-    torch.save({"Featurizer": {"weights": torch.tensor([3.0, 0.0, 0.0])}}, exp / "states-1.ckpt")
-    torch.save({"Featurizer": {"weights": torch.tensor([0.1, 2.0, 1.0])}, "Args": {}}, exp / "dev-best.ckpt")
+    ExperimentCheckpoint(featurizer={"weights": torch.tensor([3.0, 0.0, 0.0])}).save(str(exp / "states-1.ckpt"))
+    ExperimentCheckpoint(featurizer={"weights": torch.tensor([0.1, 2.0, 1.0])}).save(str(exp / "dev-best.ckpt"))
     os.utime(exp / "states-1.ckpt", (1, 1))
     assert run(data_dir, tmp_path / "best", "--layers", "best", "--from-exp", str(exp), "--num-layers", "2") == 0
     meta = FeatureCache(tmp_path / "best").meta
@@ -130,8 +131,10 @@ def test_best_layers_map_through_the_cache_a_run_trained_on(tmp_path, fake_upstr
     assert run(data_dir, tmp_path / "sub", "--layers", "0,2") == 0
     exp = tmp_path / "exp"
     exp.mkdir()
-    torch.save({"Featurizer": {"weights": torch.tensor([0.0, 1.0])}, "Args": {"feature_cache": str(tmp_path / "sub")}},
-               exp / "last.ckpt")
+    # the runner stores every cache it read (one per data dir), comma-separated
+    caches = f"{tmp_path / 'sub'},{tmp_path / 'sub_dev'}"
+    ExperimentCheckpoint(featurizer={"weights": torch.tensor([0.0, 1.0])}, args={"feature_cache": caches}).save(
+        str(exp / "last.ckpt"))
     assert run(data_dir, tmp_path / "best", "--layers", "best", "--from-exp", str(exp), "--num-layers", "1") == 0
     assert FeatureCache(tmp_path / "best").layers == [2]
 
@@ -141,7 +144,7 @@ def test_best_layers_errors(tmp_path, fake_upstream, data_dir, capsys):
     exp.mkdir()
     assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 1
     assert f"--from-exp {exp}: no *.ckpt found" in capsys.readouterr().err
-    torch.save({"Featurizer": {"weights": torch.zeros(3)}}, exp / "a.ckpt")
+    ExperimentCheckpoint(featurizer={"weights": torch.zeros(3)}).save(str(exp / "a.ckpt"))
     assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 1
     assert "all 3 layer weights are equal" in capsys.readouterr().err
 

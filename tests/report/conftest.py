@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from speechbench.train.checkpoint import save_checkpoint
+from speechbench.checkpoints.experiment import ExperimentCheckpoint
 
 
 def _write_experiment(egs: str, recipe: str, name: str, task: str, upstream: str, metrics: dict,
@@ -33,7 +33,7 @@ def _write_experiment(egs: str, recipe: str, name: str, task: str, upstream: str
             json.dump({"split": "dev", "metrics": dev, "checkpoint": ckpt, "upstream": upstream,
                        "downstream": task}, f)
     if layer_logits is not None:
-        save_checkpoint({"Featurizer": {"weights": torch.tensor(layer_logits)}, "Step": 10}, ckpt)
+        ExperimentCheckpoint(featurizer={"weights": torch.tensor(layer_logits)}, step=10).save(ckpt)
     if curve:
         from torch.utils.tensorboard import SummaryWriter
 

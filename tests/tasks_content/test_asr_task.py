@@ -11,7 +11,7 @@ from speechbench.downstream._modules.units import build_units
 from speechbench.downstream.asr.expert import DownstreamExpert, stack_frames
 from speechbench.downstream.asr.specaug import SPECAUG, SpecAugment
 from speechbench.metrics.error_rate import char_tokens, error_rate
-from testutil import run_cli
+from testutil import dev_improves, run_cli
 
 SMALL = (",,config.downstream_expert.modelrc.hidden_size=16,,config.downstream_expert.modelrc.project_dim=16"
          ",,config.downstream_expert.datarc.batch_size=8,,config.optimizer.lr=0.01")
@@ -95,13 +95,14 @@ def test_metric_hook_scores_words_and_characters(expert, tmp_path):
     refs = [("u1", "the cat sat"), ("u2", "a dog")]
     hyps = [("u1", "the cat sad"), ("u2", "a dog ran")]
     log = Logger()
-    expert.best_dev.fill_(float("inf"))
-    saved = expert.log_records("dev", {"loss": [1.0], "refs": refs, "hyps": hyps}, log, 10)
+    expert.log_records("dev", {"loss": [1.0], "refs": refs, "hyps": hyps}, log, 10)
     assert log.values["dev-wer"] == pytest.approx(2 / 5)
     want_cer = error_rate({u: char_tokens(t) for u, t in refs}, {u: char_tokens(t) for u, t in hyps}).rate
     assert log.values["dev-cer"] == pytest.approx(want_cer)
-    assert saved == ["best-states-dev.ckpt"]
-    assert expert.log_records("dev", {"loss": [1.0], "refs": refs, "hyps": hyps}, log, 20) == []  # not better
+    assert dev_improves(expert, log.values, None)
+    best = log.values["dev-wer"]
+    expert.log_records("dev", {"loss": [1.0], "refs": refs, "hyps": hyps}, log, 20)
+    assert not dev_improves(expert, log.values, best)  # not better
 
 
 def test_unknown_dev_character_and_bad_sections(tiny_read, lang, tmp_path):

@@ -126,3 +126,14 @@ def test_librimix_errors(tmp_path, capsys):
     assert librimix_main(["--db", str(db), "--rttm-dir", str(rttm_dir), "--out", str(tmp_path / "d"),
                           "--mix", "clean"]) == 2
     assert "source '121-121726-0001' of '61-70968-0000_121-121726-0001' has no turns" in capsys.readouterr().err
+
+
+def test_librimix_names_a_mixture_whose_header_is_unreadable(tmp_path, capsys):
+    db, rttm_dir = librimix_tree(tmp_path, mix="clean")
+    mixture = (db / "metadata" / "mixture_train-100_mix_clean.csv").read_text().splitlines()[1].split(",")[0]
+    first = db / "train-100" / "mix_clean" / f"{mixture}.wav"  # the file whose header gives the rate
+    first.write_bytes(b"not a wav file at all")
+    assert librimix_main(["--db", str(db), "--rttm-dir", str(rttm_dir), "--out", str(tmp_path / "d"),
+                          "--mix", "clean"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: utterance ") and "cannot read audio header" in err and str(first) in err

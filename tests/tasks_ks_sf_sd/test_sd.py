@@ -12,6 +12,7 @@ from speechbench.downstream.sd.expert import DownstreamExpert, frame_labels
 from speechbench.downstream.sd.model import DiarizationHead, pit_bce
 from speechbench.metrics.diarization import read_rttm
 from tasks_ks_sf_sd.fake_trees import librimix_tree
+from testutil import dev_improves
 
 
 def test_frame_labels_take_the_speakers_active_at_each_frame_centre():
@@ -91,17 +92,20 @@ def test_expert_scores_decoded_activities_against_the_reference(sd_data, tmp_pat
     mixture = "61-70968-0000_121-121726-0001"   # 2.2 s: 61 at 0.4-2.1, 121 at 0.0-0.8 and 1.2-2.2
     truth = frame_labels([(0, 0.0, 0.8), (0, 1.2, 2.2), (1, 0.4, 2.1)], 220, 2, 160).numpy()  # speakers swapped
     logger = _Logger()
-    assert expert.log_records("test", {"loss": [0.1], "probs": [(mixture, truth)]}, logger, 5) == []
+    assert expert.log_records("test", {"loss": [0.1], "probs": [(mixture, truth)]}, logger, 5) is None
     assert logger.values["test-der"] == pytest.approx(0.0, abs=1e-6)
     assert logger.values["test-der_best"] == pytest.approx(0.0, abs=1e-6)
     assert set(read_rttm(str(tmp_path / "test_predictions.rttm"))) == {mixture}
     assert (tmp_path / "scoring" / "sweep.tsv").read_text().count("\n") == 11
     silent = {"loss": [0.1], "probs": [(mixture, np.zeros((220, 2)))]}
-    assert expert.log_records("test", silent, logger, 5) == []
+    assert expert.log_records("test", silent, logger, 5) is None
     assert logger.values["test-der"] == pytest.approx(1.0) and logger.values["test-miss"] == pytest.approx(1.0)
     dev = {"loss": [0.1], "probs": [("84-121-0001_251-136-0002", np.zeros((200, 2)))]}
-    assert expert.log_records("dev", dev, logger, 5) == ["best-states-dev.ckpt"]
-    assert expert.log_records("dev", dev, logger, 6) == []  # not better than itself
+    expert.log_records("dev", dev, logger, 5)
+    assert dev_improves(expert, logger.values, None)
+    best = logger.values["dev-der"]
+    expert.log_records("dev", dev, logger, 6)
+    assert not dev_improves(expert, logger.values, best)  # not better than itself
 
 
 def test_padded_lstm_equals_a_packed_bidirectional_lstm_on_valid_frames():

@@ -5,6 +5,7 @@ import pytest
 
 from speechbench.downstream._modules.units import UnknownSymbolError, Tokenizer, build_units, load_tokenizer
 from speechbench.metrics.slot_filling import parse_slots
+from testutil import dev_improves
 
 
 def test_tags_sit_next_to_their_value_without_word_boundaries(tmp_path):
@@ -54,13 +55,17 @@ def test_expert_scores_slots_and_keeps_the_highest_dev_f1(tmp_path):
     ref = "PLAY B-genre ROCK AND ROLL E-genre BY B-artist BEYONCE E-artist"
     logger = _Logger()
     half = {"loss": [1.0], "refs": [("u", ref)], "hyps": [("u", "PLAY B-genre ROCK AND ROLL E-genre BY BEYONCE")]}
-    assert expert.log_records("dev", half, logger, 1) == ["best-states-dev.ckpt"]
+    expert.log_records("dev", half, logger, 1)
+    assert dev_improves(expert, logger.values, None)
     assert logger.values["dev-slot_type_f1"] == pytest.approx(2 / 3)
     assert logger.values["dev-slot_value_cer"] == pytest.approx(7 / 20)   # BEYONCE missed
     assert logger.values["dev-wer"] == 0.0                                # the words are all right
     worse = {**half, "hyps": [("u", "PLAY ROCK AND ROLL BY BEYONCE")]}
-    assert expert.log_records("dev", worse, logger, 2) == []              # F1 0 is not better
-    assert expert.log_records("dev", {**half, "hyps": [("u", ref)]}, logger, 3) == ["best-states-dev.ckpt"]
+    best = logger.values["dev-slot_type_f1"]
+    expert.log_records("dev", worse, logger, 2)
+    assert not dev_improves(expert, logger.values, best)                  # F1 0 is not better
+    expert.log_records("dev", {**half, "hyps": [("u", ref)]}, logger, 3)
+    assert dev_improves(expert, logger.values, best)
     (tmp_path / "exp").mkdir()
     expert.log_records("test", half, logger, 3)
     assert (tmp_path / "exp" / "test_predictions.txt").read_text().startswith("u PLAY B-genre")

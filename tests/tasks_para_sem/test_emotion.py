@@ -9,7 +9,7 @@ import torch
 
 from speechbench.data.kaldi_dir import DataDir, DataDirError, read_kv, write_kv
 from speechbench.downstream.emotion.expert import DownstreamExpert
-from testutil import run_cli
+from testutil import dev_improves, run_cli
 
 
 class Logger:
@@ -117,8 +117,11 @@ def test_metrics_and_best_checkpoint_rule(tiny_data, tmp_path):
     expert = _expert(_dirs(tiny_data), str(tmp_path))
     logger = Logger()
     records = {"loss": [1.0, 3.0], "utt": list("abcd"), "pred": [0, 0, 0, 0], "true": [0, 0, 0, 1]}
-    assert expert.log_records("dev", records, logger, 10) == ["best-states-dev.ckpt"]
+    expert.log_records("dev", records, logger, 10)
+    assert dev_improves(expert, logger.values, None)
     assert logger.values == {"dev-acc": 0.75, "dev-ua": 0.5, "dev-loss": 2.0}  # recall 1.0 (class 0), 0.0 (class 1)
+    best = logger.values["dev-acc"]
     worse = {**records, "pred": [1, 1, 1, 1]}
-    assert expert.log_records("dev", worse, logger, 20) == []
-    assert expert.best_dev.item() == 0.75
+    expert.log_records("dev", worse, logger, 20)
+    assert not dev_improves(expert, logger.values, best)
+    assert best == 0.75

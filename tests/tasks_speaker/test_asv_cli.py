@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from speechbench.downstream.asv.trials import main as hold_out_main
+from speechbench.data.trials import main as hold_out_main
 from testutil import run_cli
 
 FAST = ("config.runner.total_steps=4,,config.runner.eval_step=2,,config.runner.log_step=2,,"

@@ -10,7 +10,7 @@ import soundfile
 from speechbench.corpora.voxceleb1 import CorpusError, main, prepare_voxceleb1, utt_id
 from speechbench.data.kaldi_dir import read_kv
 from speechbench.data.validate import check_data_dir
-from speechbench.downstream.asv.trials import read_trials
+from speechbench.data.trials import read_trials
 
 DEV_SPEAKERS = ("id10001", "id10002", "id10003", "id10004")
 TEST_SPEAKERS = ("id10270", "id10271")

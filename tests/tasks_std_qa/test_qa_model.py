@@ -9,6 +9,7 @@ import torch
 from speechbench.downstream.qa.expert import DownstreamExpert
 from speechbench.downstream.qa.model import SpanHead, best_spans
 from speechbench.downstream._modules.pooling import pad_features
+from testutil import dev_improves
 
 
 class Logger:
@@ -59,10 +60,13 @@ def expert(tiny_data, tmp_path) -> DownstreamExpert:
 def test_log_records_scores_seconds_and_keeps_the_best_dev(expert, tmp_path):
     records = {"loss": [1.0], "predictions": [("u1", 1.0, 2.0, (1.0, 2.0)), ("u2", 0.0, 1.0, (0.5, 1.5))]}
     logger = Logger()
-    assert expert.log_records("dev", records, logger, 10) == ["best-states-dev.ckpt"]
+    expert.log_records("dev", records, logger, 10)
+    assert dev_improves(expert, logger.values, None)
     assert logger.values["dev-ff1"] == pytest.approx((1.0 + 0.5) / 2)
     assert logger.values["dev-aos"] == pytest.approx((1.0 + 0.5 / 1.5) / 2)
-    assert expert.log_records("dev", records, logger, 20) == []  # not better
+    best = logger.values["dev-ff1"]
+    expert.log_records("dev", records, logger, 20)
+    assert not dev_improves(expert, logger.values, best)  # not better
     expert.log_records("test", records, logger, 20)
     assert (tmp_path / "test_predictions.txt").read_text().splitlines() == ["u1 1.000 2.000", "u2 0.000 1.000"]
 

@@ -43,6 +43,26 @@ def test_round_trip_keeps_features(fx, make_checkpoint, convert_main, tmp_path, 
 
 def test_refuses_bad_input_with_exit_code(tmp_path, convert_main, capsys):
     (tmp_path / "junk.pt").write_bytes(b"junk")
-    assert convert_main([str(tmp_path / "junk.pt"), str(tmp_path / "out.pt")]) == 1
-    assert "cannot read" in capsys.readouterr().err
+    assert convert_main([str(tmp_path / "junk.pt"), str(tmp_path / "out.pt")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "cannot read" in err and err.count("\n") == 1
     assert not (tmp_path / "out.pt").exists()
+
+
+def test_trust_resaves_a_refused_file_as_plain_data(tmp_path, convert_main, capsys):
+    """The refusal's advice holds: a trusted file the safe loader refuses (here protocol 4 with an
+    argparse Namespace) converts with --trust into plain data that the safe loader reads."""
+    import argparse
+
+    from speechbench.checkpoints import CheckpointError, load_checkpoint
+    src, dst = tmp_path / "trusted.pt", tmp_path / "plain.pt"
+    torch.save({"config": argparse.Namespace(hidden=8, kind="apc"), "model": {"w": torch.arange(3.0)},
+                "shape": (2, 3)}, src, pickle_protocol=4)
+    with pytest.raises(CheckpointError, match=r"pickles 'argparse.Namespace'.*convert_checkpoint.py --trust"):
+        load_checkpoint(src)
+    assert convert_main([str(src), str(dst)]) == 2  # the default, safe mode cannot read it either
+    assert "pickled with protocol 4" in capsys.readouterr().err and not dst.exists()
+    assert convert_main(["--trust", str(src), str(dst)]) == 0
+    plain = load_checkpoint(dst)
+    assert plain["config"] == {"hidden": 8, "kind": "apc"} and plain["shape"] == [2, 3]
+    assert torch.equal(plain["model"]["w"], torch.arange(3.0))

@@ -123,3 +123,46 @@ def test_all_stubs_are_known_before_the_first_load(make_checkpoint, monkeypatch)
     monkeypatch.setattr(torch, "load", lambda *a, **k: calls.append(a) or real_load(*a, **k))
     ckpt = read_fairseq_checkpoint(make_checkpoint("hubert_base", "hydra_omegaconf"))
     assert len(calls) == 1 and ckpt.dictionaries_symbols
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+@pytest.mark.parametrize("legacy", [False, True])
+def test_every_pickle_protocol_is_refused_by_name_without_torch_warning(tmp_path, protocol, legacy):
+    """torch's safe unpickler cannot read protocol 4/5 at all; the refusal still names the global."""
+    import warnings
+
+    from speechbench.checkpoints import load_checkpoint
+    marker, path = tmp_path / "pwned", tmp_path / "evil.pt"
+    torch.save({"model": {}, "x": _RunsCommand(str(marker))}, path, pickle_protocol=protocol,
+               _use_new_zipfile_serialization=not legacy)
+    for load in (load_checkpoint, read_fairseq_checkpoint):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with pytest.raises(CheckpointError, match=r"pickles '(posix|os)\.system'.*convert_checkpoint.py --trust"):
+                load(path)
+        assert not [w for w in caught if "pickle protocol" in str(w.message)]
+    assert not marker.exists()
+
+
+def test_a_harmless_protocol_4_file_says_why_it_cannot_load(tmp_path):
+    from speechbench.checkpoints import load_checkpoint
+    path = tmp_path / "p4.pt"
+    torch.save({"w": torch.ones(2)}, path, pickle_protocol=4)
+    with pytest.raises(CheckpointError, match=r"pickled with protocol 4, which the safe loader .* does not read; "
+                                              r"if you trust the file, re-save it: python tools/convert_checkpoint"):
+        load_checkpoint(path)
+
+
+def test_scanner_reads_stack_globals_through_the_memo(tmp_path):
+    """Protocol 4 names a second global of the same module through a memo reference."""
+    import pickle
+
+    from speechbench.checkpoints.pickle_scan import pickled_globals
+
+    class ReadsCwd:
+        def __reduce__(self):
+            return os.getcwd, ()
+
+    path = tmp_path / "two.pkl"
+    path.write_bytes(pickle.dumps([_RunsCommand("x"), ReadsCwd()], protocol=4))
+    assert [name.split(".")[1] for name in pickled_globals(path)] == ["system", "getcwd"]

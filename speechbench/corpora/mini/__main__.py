@@ -6,8 +6,8 @@ import logging
 import sys
 
 from speechbench.corpora.mini.build import prepare_mini
-from speechbench.corpora.mini.espeak import EspeakError
 from speechbench.corpora.mini.plan import SIZES
+from speechbench.errors import SpeechbenchError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     try:
         data = prepare_mini(args.out, size=args.size, seed=args.seed, nj=args.nj)
-    except (EspeakError, FileExistsError, RuntimeError, ValueError) as err:
+    except SpeechbenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(data)

@@ -23,9 +23,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from speechbench.corpora.errors import CorpusBuildError, CorpusDirError
 from speechbench.corpora.mini.espeak import Engine
 from speechbench.corpora.mini.plan import SIZES, Plan, make_plan
 from speechbench.corpora.mini.writers import write_all
+from speechbench.errors import ConfigError
 from speechbench.utils_io import atomic_open
 
 VERSION = 2  # 2: float64 resampling, engine noise seeded per synthesis (bytes changed)
@@ -59,7 +61,7 @@ def _locked(out_dir: str) -> Iterator[None]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RuntimeError(f"another build is running in {out_dir} (lock {f.name})") from None
+            raise CorpusBuildError(f"another build is running in {out_dir} (lock {f.name})") from None
         yield
 
 
@@ -69,8 +71,8 @@ def _claim(out_dir: str) -> None:
     ours = os.path.exists(os.path.join(out_dir, OWNER))
     foreign = [n for n in os.listdir(out_dir) if n not in (".lock", OWNER)]
     if foreign and not ours:
-        raise FileExistsError(f"{out_dir} is not empty and is not a mini corpus (no {OWNER} "
-                              f"file): pass an empty or new directory as --out")
+        raise CorpusDirError(f"{out_dir} is not empty and is not a mini corpus (no {OWNER} "
+                             f"file): pass an empty or new directory as --out")
     if not ours:
         _write_json(os.path.join(out_dir, OWNER), {"written_by": __name__})
 
@@ -108,9 +110,9 @@ def run_forked(tasks: list[tuple[str, Callable[[], None]]], nj: int) -> None:
             pid, status = _wait_any(running)
             name = running.pop(pid)
             if status != 0:
-                raise RuntimeError(f"mini corpus: {name} failed (exit code "
-                                   f"{os.waitstatus_to_exitcode(status)}; its error is printed "
-                                   f"above)")
+                raise CorpusBuildError(f"mini corpus: {name} failed (exit code "
+                                       f"{os.waitstatus_to_exitcode(status)}; its error is printed "
+                                       f"above)")
     finally:
         for pid in running:
             os.kill(pid, signal.SIGTERM)
@@ -140,9 +142,9 @@ def _synthesise(plan: Plan, seed: int, partial: str, nj: int) -> dict[str, dict]
     from speechbench.corpora.mini.render import make_babble
 
     if Engine.initialised():
-        raise RuntimeError("this process has already used espeak-ng, whose state would leak "
-                           "into the corpus: build the corpus from a fresh process "
-                           "(python -m speechbench.corpora.mini)")
+        raise CorpusBuildError("this process has already used espeak-ng, whose state would leak "
+                               "into the corpus: build the corpus from a fresh process "
+                               "(python -m speechbench.corpora.mini)")
     for sub in ("wav", "meta", "chunks"):
         os.makedirs(os.path.join(partial, sub), exist_ok=True)
     babble = os.path.join(partial, "babble.npy")
@@ -181,7 +183,7 @@ def prepare_mini(out_dir: str, size: str = "mini", seed: int = 0, nj: int = 1) -
     Skipped when ``out_dir/.done`` records the same size, seed and version.
     """
     if size not in SIZES:
-        raise ValueError(f"unknown mini-corpus size '{size}' (choose one of: {', '.join(SIZES)})")
+        raise ConfigError(f"unknown mini-corpus size '{size}' (choose one of: {', '.join(SIZES)})")
     out_dir = os.path.abspath(out_dir)
     data_dir = os.path.join(out_dir, "data")
     params = _params(size, seed)

@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from speechbench.errors import SpeechbenchError
+
 ESPEAK_RATE_HZ = 22050
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001
@@ -32,7 +34,7 @@ _PARAM = {"rate": 1, "volume": 2, "pitch": 3, "range": 4, "wordgap": 7}
 INSTALL_HINT = "install it with `sudo apt-get install espeak-ng` (or run `make install`)"
 
 
-class EspeakError(RuntimeError):
+class EspeakError(SpeechbenchError, RuntimeError):
     """libespeak-ng is missing or refused a request."""
 
 

@@ -21,9 +21,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from speechbench.corpora.errors import CorpusBuildError, CorpusDirError
 from speechbench.corpora.mini.build import chunks, run_forked
 from speechbench.corpora.mini.espeak import Engine
 from speechbench.corpora.mini.plan import Plan
+from speechbench.errors import SpeechbenchError
 from speechbench.utils_io import atomic_open
 
 MARKER = ".done"
@@ -57,8 +59,8 @@ def build_once(out_dir: str, params: dict, build: Callable[[str, str], None]) ->
         return False
     partial = os.path.join(out_dir, PARTIAL)
     if os.path.isdir(out_dir) and os.listdir(out_dir) and not (os.path.exists(marker) or os.path.isdir(partial)):
-        raise FileExistsError(f"{out_dir} is not empty and is not a task corpus built here (no {MARKER}): "
-                              f"pass an empty or new directory")
+        raise CorpusDirError(f"{out_dir} is not empty and is not a task corpus built here (no {MARKER}): "
+                             f"pass an empty or new directory")
     if os.path.exists(marker):
         os.unlink(marker)
     if _read_json(os.path.join(partial, "params.json")) != params:
@@ -94,8 +96,8 @@ def synthesise(plan: Plan, seed: int, work_dir: str, nj: int) -> dict[str, dict]
     """Render every utterance of ``plan`` to ``work_dir/wav/<utt>.wav``; returns the metadata
     (``num_samples``, word times, ...) by utterance. Chunks finished before are kept."""
     if Engine.initialised():
-        raise RuntimeError("this process has already used espeak-ng, whose state would leak into the corpus: "
-                           "build it from a fresh process")
+        raise CorpusBuildError("this process has already used espeak-ng, whose state would leak into the corpus: "
+                               "build it from a fresh process")
     for sub in ("wav", "meta", "chunks"):
         os.makedirs(os.path.join(work_dir, sub), exist_ok=True)
     babble = os.path.join(work_dir, "babble.npy")
@@ -125,7 +127,7 @@ def synthesis_main(prog: str, doc: str, sizes: Sequence[str], prepare: Callable[
     a = p.parse_args(argv)
     try:
         print(prepare(a.out, a.size, a.seed, a.nj))
-    except (RuntimeError, FileExistsError, ValueError) as e:
+    except SpeechbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -23,6 +23,7 @@ import soundfile as sf
 from speechbench.corpora.mini import SIZES, VERSION
 from speechbench.corpora.mini.extra import build_once, synthesis_main, synthesise
 from speechbench.corpora.mini.plan import Plan, UttSpec, make_plan
+from speechbench.errors import ConfigError
 
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
 AUXILIARY = ("bed", "bird", "cat", "dog", "eight", "five", "four", "happy", "house", "marvin", "nine", "one",
@@ -94,7 +95,7 @@ def _write_tree(plan: Plan, files: dict[str, str], size: str, seed: int, work: s
 def prepare_mini_ks(out_dir: str, size: str = "mini", seed: int = 0, nj: int = 1) -> str:
     """Build (or reuse) the corpus; returns ``OUT/speech_commands``."""
     if size not in KS_SIZES:
-        raise ValueError(f"unknown size '{size}' (choose one of: {', '.join(KS_SIZES)})")
+        raise ConfigError(f"unknown size '{size}' (choose one of: {', '.join(KS_SIZES)})")
     plan, _, files = make_ks_plan(size, seed)
 
     def build(work: str, tree: str) -> None:

@@ -27,8 +27,11 @@ import sys
 import numpy as np
 import soundfile as sf
 
+from speechbench.corpora.errors import CorpusBuildError, CorpusError
 from speechbench.corpora.mini.extra import build_once
+from speechbench.corpora.mini.phones import SAMPLE_RATE
 from speechbench.data.kaldi_dir import read_kv
+from speechbench.errors import ConfigError, SpeechbenchError
 from speechbench.metrics.diarization import Turn, write_rttm
 
 SD_VERSION = 1
@@ -37,7 +40,6 @@ SD_SIZES = {"tiny": {"train": 12, "dev": 4, "test": 6}, "mini": {"train": 400, "
 OFFSET = (0.25, 0.75)   # second source's start, as a fraction of the first source's length
 GAIN_DB = (-3.0, 3.0)   # level of the second source relative to the first
 BRIDGE = 0.25           # pauses shorter than this (seconds) stay inside a turn
-RATE = 16000
 
 
 def source_turns(ctm_path: str) -> dict[str, list[tuple[float, float]]]:
@@ -76,8 +78,8 @@ def pair_utterances(utt2spk: dict[str, str], count: int, rng: np.random.Generato
 
 def _read(path: str) -> np.ndarray:
     x, rate = sf.read(path, dtype="float64")
-    if rate != RATE:
-        raise ValueError(f"{path}: {rate} Hz, the mini corpus is {RATE} Hz")
+    if rate != SAMPLE_RATE:
+        raise CorpusError(f"{path}: {rate} Hz, the mini corpus is {SAMPLE_RATE} Hz")
     return x
 
 
@@ -100,9 +102,9 @@ def _mix_split(base_data: str, split: str, count: int, seed: int, tree: str) -> 
         mix[start:start + len(s2)] += s2
         mixture = f"{first}_{second}"
         path = os.path.join(root, split, "mix_clean", f"{mixture}.wav")
-        sf.write(path, to_int16(mix), RATE, format="WAV", subtype="PCM_16")
+        sf.write(path, to_int16(mix), SAMPLE_RATE, format="WAV", subtype="PCM_16")
         rows.append(f"{mixture},{split}/mix_clean/{mixture}.wav,{wavs[first]},{wavs[second]},{len(mix)}")
-        for utt, shift in ((first, 0.0), (second, start / RATE)):
+        for utt, shift in ((first, 0.0), (second, start / SAMPLE_RATE)):
             turns += [Turn(utt, utt2spk[utt], a + shift, b + shift) for a, b in speech[utt]]
     os.makedirs(os.path.join(root, "metadata"), exist_ok=True)
     with open(os.path.join(root, "metadata", f"mixture_{split}_mix_clean.csv"), "w", encoding="utf-8") as f:
@@ -116,11 +118,11 @@ def prepare_mini_sd(base_dir: str, out_dir: str, seed: int = 0) -> str:
         with open(os.path.join(base_dir, ".done"), encoding="utf-8") as f:
             base = json.load(f)
     except (OSError, ValueError):
-        raise RuntimeError(f"{base_dir} is not a built mini corpus (no .done): build it first with "
+        raise CorpusBuildError(f"{base_dir} is not a built mini corpus (no .done): build it first with "
                            f"python -m speechbench.corpora.mini --out {base_dir}") from None
     sizes = SD_SIZES.get(base.get("size"))
     if sizes is None:
-        raise ValueError(f"no mixture sizes for a '{base.get('size')}' mini corpus (known: {', '.join(SD_SIZES)})")
+        raise ConfigError(f"no mixture sizes for a '{base.get('size')}' mini corpus (known: {', '.join(SD_SIZES)})")
     data = os.path.join(os.path.abspath(base_dir), "data")
 
     def build(work: str, tree: str) -> None:
@@ -139,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     try:
         print(prepare_mini_sd(a.base, a.out, a.seed))
-    except (RuntimeError, FileExistsError, ValueError, OSError) as e:
+    except SpeechbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -22,6 +22,7 @@ from speechbench.corpora.mini import SIZES, VERSION
 from speechbench.corpora.mini import text as T
 from speechbench.corpora.mini.extra import build_once, synthesis_main, synthesise
 from speechbench.corpora.mini.plan import Plan, UttSpec, make_plan
+from speechbench.errors import ConfigError
 
 SF_VERSION = 1
 SF_SIZES = {"tiny": (24, 6, 6), "mini": (800, 100, 100)}  # utterances in train, valid, test
@@ -69,7 +70,7 @@ def make_sf_plan(size: str, seed: int) -> tuple[Plan, dict[str, str]]:
 def prepare_mini_sf(out_dir: str, size: str = "mini", seed: int = 0, nj: int = 1) -> str:
     """Build (or reuse) the corpus; returns ``OUT/SNIPS``."""
     if size not in SF_SIZES:
-        raise ValueError(f"unknown size '{size}' (choose one of: {', '.join(SF_SIZES)})")
+        raise ConfigError(f"unknown size '{size}' (choose one of: {', '.join(SF_SIZES)})")
     plan, lines = make_sf_plan(size, seed)
 
     def build(work: str, tree: str) -> None:

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import ConfigError, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
@@ -27,7 +28,6 @@ from speechbench.downstream._modules.ctc import greedy_decode, prefix_beam_searc
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream._modules.units import Tokenizer, UnknownSymbolError, load_tokenizer
 from speechbench.metrics.error_rate import char_tokens, error_rate, write_sclite_report
-from speechbench.train.config import ConfigError, merge_section
 from speechbench.utils_io import atomic_open
 
 log = logging.getLogger("speechbench")
@@ -72,18 +72,23 @@ class CTCExpert(nn.Module):
 
     TASK = "ctc"
     TRANSCRIPT = "text"
-    METRICS: tuple[tuple[str, str], ...] = (("wer", "word"),)  # (name, unit); the first picks the best checkpoint
+    METRICS: tuple[tuple[str, str], ...] = (("wer", "word"),)  # (name, unit); the first is the primary metric
+    METRIC = ("wer", "min")
     DATARC: dict = {}
-    SECTIONS: tuple[str, ...] = ("datarc", "modelrc", "decoderc")
+    SECTIONS: dict[str, dict] = {}  # the subclass's own sections (``modelrc``, ...) -> their defaults
     WORD_LM = False  # whether decoderc.lm (a word n-gram LM) applies
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "METRIC" not in vars(cls):  # a task scored by other than its METRICS declares its own
+            cls.METRIC = (cls.METRICS[0][0], "min")  # error rates: lower is better
+            cls.OTHER_METRICS = {name: "min" for name, _ in cls.METRICS[1:]}
 
     def __init__(self, downstream_expert: dict, expdir: str) -> None:
         super().__init__()
-        unknown = sorted(set(downstream_expert) - set(self.SECTIONS))
-        if unknown:
-            raise ConfigError(f"unknown sections in {self.TASK} downstream_expert: {unknown}; valid: {list(self.SECTIONS)}")
-        self.datarc = merge_section(downstream_expert.get("datarc"), self.DATARC, f"{self.TASK} datarc")
-        self.decoderc = merge_section(downstream_expert.get("decoderc"), DECODERC, f"{self.TASK} decoderc")
+        self.rc = expert_sections(downstream_expert, {"datarc": self.DATARC, "decoderc": DECODERC, **self.SECTIONS},
+                                  self.TASK)
+        self.datarc, self.decoderc = self.rc["datarc"], self.rc["decoderc"]
         if self.decoderc["type"] not in DECODERS:
             raise ConfigError(f"{self.TASK} decoderc.type '{self.decoderc['type']}' is not one of {DECODERS}")
         if self.decoderc["lm"] and not self.WORD_LM:
@@ -96,7 +101,6 @@ class CTCExpert(nn.Module):
         self.datasets: dict[str, TranscriptDataset] = {}
         for split in ("train", "dev"):  # a bad dir or an unknown dev symbol fails now, not after training
             self._dataset(split)
-        self.register_buffer("best_dev", torch.tensor(float("inf"), dtype=torch.float64))  # float64: no rounding ties
         self.fusion = None  # a word LM for the beam search (see speechbench.downstream.asr.lm)
         self._warned_short = False
 
@@ -157,12 +161,11 @@ class CTCExpert(nn.Module):
             return ""
         return f"_beam{d['beam']}" + ("_lm" if d["lm"] else "")
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "train":
-            return []
+            return
         hyps, refs = dict(records["hyps"]), dict(records["refs"])
-        scores = {}
         for name, unit in self.METRICS:
             tok = SCORING_TOKENS[unit]
             ref_tokens = {u: tok(t) for u, t in refs.items()}
@@ -173,13 +176,7 @@ class CTCExpert(nn.Module):
                 result = write_sclite_report(out, ref_tokens, hyp_tokens, unit=unit)
             else:
                 result = error_rate(ref_tokens, hyp_tokens)
-            scores[name] = result.rate
             logger.add_scalar(f"{split}-{name}{self._decoder_tag()}", result.rate, global_step)
         if split == "test":
             with atomic_open(os.path.join(self.expdir, f"{split}_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {hyps[u]}\n" for u in sorted(hyps))
-        first = scores[self.METRICS[0][0]]
-        if split == "dev" and first < self.best_dev.item():
-            self.best_dev.fill_(first)
-            return ["best-states-dev.ckpt"]
-        return []

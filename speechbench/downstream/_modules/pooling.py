@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from speechbench.errors import ConfigError
+
 
 def pad_features(features: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     """``[B, T, D]`` zero-padded batch and its ``[B, T]`` validity mask."""
@@ -50,7 +52,7 @@ class UtterancePooling(nn.Module):
     def __init__(self, dim: int, kind: str = "mean") -> None:
         super().__init__()
         if kind not in ("mean", "mean_std", "attentive"):
-            raise ValueError(f"pooling '{kind}' is not one of mean, mean_std, attentive")
+            raise ConfigError(f"pooling '{kind}' is not one of mean, mean_std, attentive")
         self.kind = kind
         self.attentive = AttentiveStatsPool(dim) if kind == "attentive" else None
         self.output_dim = dim if kind == "mean" else 2 * dim

@@ -13,10 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 
-SAMPLE_RATE = 16000
 UNKNOWN_SPEAKER = -1
 
 Crop = tuple[int, int] | None  # (start sample, number of samples), or None: the whole utterance

@@ -30,8 +30,9 @@ import tempfile
 from typing import Sequence
 
 from speechbench.data.kaldi_dir import DataDirError, read_kv
+from speechbench.errors import ConfigError
 from speechbench.metrics.slot_filling import is_slot_tag
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 BLANK = "<blank>"
 WORD_BOUNDARY = "|"
@@ -50,15 +51,9 @@ def read_tokens(path: str) -> list[str]:
                            f"`python -m speechbench.downstream._modules.units --text <train>/text "
                            f"--unit char|token|sentencepiece --out-dir data/lang_<unit>`")
     table: dict[int, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 2 or not parts[1].isdigit() or int(parts[1]) in table:
-                raise DataDirError(f"{path}:{lineno}: expected `symbol id` with a new integer id, "
-                                   f"got '{line.strip()}'")
-            table[int(parts[1])] = parts[0]
+    for _, (symbol, index) in read_fields(path, 2, "`symbol id` with a new integer id", DataDirError,
+                                          valid=lambda f: f[1].isdigit() and int(f[1]) not in table):
+        table[int(index)] = symbol
     if sorted(table) != list(range(len(table))) or table.get(0) != BLANK:
         raise DataDirError(f"{path}: ids must run 0..{len(table) - 1} with `{BLANK} 0` first "
                            f"(the CTC blank); rebuild it with speechbench.downstream._modules.units")
@@ -78,7 +73,7 @@ class Tokenizer:
 
     def __init__(self, unit: str, symbols: Sequence[str], spm_model: str | None = None) -> None:
         if unit not in UNITS:
-            raise ValueError(f"unit '{unit}' is not one of {UNITS}")
+            raise ConfigError(f"unit '{unit}' is not one of {UNITS}")
         self.unit, self.symbols = unit, list(symbols)
         self.index = {s: i for i, s in enumerate(self.symbols)}
         self.spm = None
@@ -159,7 +154,7 @@ def load_tokenizer(unit: str, tokens_path: str, spm_model: str | None = None) ->
 def build_units(text_path: str, unit: str, out_dir: str, vocab_size: int = 300) -> list[str]:
     """Write ``out_dir/tokens.txt`` (and ``spm.model``) from the transcripts in ``text_path``."""
     if unit not in UNITS:
-        raise ValueError(f"unit '{unit}' is not one of {UNITS}")
+        raise ConfigError(f"unit '{unit}' is not one of {UNITS}")
     try:
         texts = list(read_kv(text_path).values())
     except FileNotFoundError:

@@ -1,10 +1,15 @@
-"""The SUPERB utterance-classification head (emotion, intent): project, pool with a mask, classify."""
+"""The SUPERB utterance-classification head (emotion, intent, ks): project, pool with a mask, classify;
+the cross-entropy step and the prediction file of the single-label tasks (emotion, ks)."""
 from __future__ import annotations
 
+import os
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from speechbench.downstream._modules.pooling import UtterancePooling, pad_features
+from speechbench.utils_io import atomic_open
 
 
 class UtteranceClassifier(nn.Module):
@@ -27,3 +32,21 @@ class UtteranceClassifier(nn.Module):
         padded, mask = pad_features(features)
         pooled = self.pooling(self.projector(padded), mask)
         return self.output(self.dropout(pooled))
+
+
+def classification_step(logits: torch.Tensor, labels: list[int], utt_ids: list[str], records: dict) -> torch.Tensor:
+    """Cross entropy of ``[B, classes]`` logits against class indices; records the loss and, per
+    utterance, its id (``utt``), predicted class (``pred``) and true class (``true``)."""
+    loss = F.cross_entropy(logits, torch.tensor(labels, device=logits.device))
+    records.setdefault("loss", []).append(loss.item())
+    records.setdefault("utt", []).extend(utt_ids)
+    records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
+    records.setdefault("true", []).extend(labels)
+    return loss
+
+
+def write_predictions(expdir: str, records: dict, classes: list[str]) -> None:
+    """``expdir/test_predictions.txt``: ``utt predicted true`` (class names), sorted by utterance."""
+    rows = sorted(zip(records["utt"], records["pred"], records["true"]))
+    with atomic_open(os.path.join(expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
+        f.writelines(f"{u} {classes[p]} {classes[t]}\n" for u, p, t in rows)

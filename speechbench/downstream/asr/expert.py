@@ -30,7 +30,7 @@ from speechbench.downstream._modules.ctc_task import CTCExpert
 from speechbench.downstream._modules.rnn import PaddedLSTM
 from speechbench.downstream.asr.lm import ArpaLM, LMFusion
 from speechbench.downstream.asr.specaug import SPECAUG, SpecAugment
-from speechbench.train.config import merge_section
+from speechbench.errors import ConfigError
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "unit": "char",
           "tokens": "data/lang_char/tokens.txt", "spm_model": None, "batch_size": 32, "num_workers": 0, "seed": 0}
@@ -59,7 +59,7 @@ class BiLSTMHead(nn.Module):
                  dropout: float, downsample: int = 1) -> None:
         super().__init__()
         if downsample < 1:
-            raise ValueError(f"asr modelrc.downsample must be >= 1, got {downsample}")
+            raise ConfigError(f"asr modelrc.downsample must be >= 1, got {downsample}")
         self.downsample = downsample
         self.project = nn.Linear(downsample * input_dim, project_dim)
         self.layers = nn.ModuleList(PaddedLSTM(project_dim if i == 0 else 2 * hidden_size, hidden_size,
@@ -80,13 +80,13 @@ class DownstreamExpert(CTCExpert):
     TRANSCRIPT = "text"
     METRICS = (("wer", "word"), ("cer", "char"))
     DATARC = DATARC
-    SECTIONS = ("datarc", "modelrc", "decoderc", "specaug")
+    SECTIONS = {"modelrc": MODELRC, "specaug": SPECAUG}
     WORD_LM = True
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__(downstream_expert, expdir)
-        m = merge_section(downstream_expert.get("modelrc"), MODELRC, f"{self.TASK} modelrc")
-        self.specaug = SpecAugment(merge_section(downstream_expert.get("specaug"), SPECAUG, f"{self.TASK} specaug"))
+        m = self.rc["modelrc"]
+        self.specaug = SpecAugment(self.rc["specaug"])
         self.head = BiLSTMHead(upstream_dim, self.vocab_size, m["project_dim"], m["hidden_size"], m["num_layers"],
                                m["dropout"], m["downsample"])
         d = self.decoderc

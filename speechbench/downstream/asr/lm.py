@@ -15,11 +15,13 @@ import math
 import os
 from typing import Sequence
 
+from speechbench.errors import DataError
+
 LN10 = math.log(10.0)
 SPM_SPACE = "\u2581"
 
 
-class ArpaError(ValueError):
+class ArpaError(DataError):
     """An ARPA file that cannot be read; the message names file and line."""
 
 

@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 SPECAUG = {"apply": True, "apply_time_warp": True, "apply_time_mask": True, "apply_freq_mask": True,
            "time_warp_window": 5, "time_mask_width_range": [0, 40], "freq_mask_width_range": [0, 50],
            "num_time_mask": 2, "num_freq_mask": 4}
@@ -52,7 +54,7 @@ class SpecAugment(nn.Module):
         for key in ("time_mask_width_range", "freq_mask_width_range"):
             low_high = config[key]
             if len(low_high) != 2 or not 0 <= low_high[0] <= low_high[1]:
-                raise ValueError(f"specaug.{key} must be [min, max] with 0 <= min <= max, got {low_high}")
+                raise ConfigError(f"specaug.{key} must be [min, max] with 0 <= min <= max, got {low_high}")
 
     def forward(self, padded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         c = self.config

@@ -4,7 +4,7 @@ Data dir files beyond ``wav.scp``: train needs ``utt2spk`` (the training speaker
 test need ``trials`` (``utt1 utt2 target|nontarget``, both utterances in the dir; their
 ``utt2spk`` is not read). ``utt2dur`` saves reading audio headers for bucketing, crops and
 the ``datarc.min_train_seconds`` filter (SUPERB drops training utterances shorter than 2 s).
-Dev speakers should be disjoint from train: ``python -m speechbench.downstream.asv.trials``
+Dev speakers should be disjoint from train: ``python -m speechbench.data.trials``
 holds out whole training speakers and writes their trials, so the best checkpoint is never
 chosen on the test trials.
 
@@ -27,12 +27,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import expert_sections
 from speechbench.data.loader import make_dataloader
+from speechbench.data.trials import LABELS, Trial, read_trials
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
-from speechbench.downstream.asv.trials import LABELS, Trial, read_trials
 from speechbench.metrics.verification import verification_metrics
-from speechbench.train.config import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 10,
@@ -53,11 +53,14 @@ def cosine_scores(embeddings: dict[str, torch.Tensor], trials: list[Trial]) -> n
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("EER", "min")
+    OTHER_METRICS = {"minDCF": "min"}
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "asv datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "asv modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "asv")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, SpeakerDataset] = {}
         self.trials: dict[str, list[Trial]] = {}
@@ -66,7 +69,6 @@ class DownstreamExpert(nn.Module):
                                modelrc["embedding_size"])
         self.loss = MarginSoftmax(modelrc["embedding_size"], len(self.speakers), modelrc["loss"],
                                   float(modelrc["scale"]), float(modelrc["margin"]))
-        self.register_buffer("best_dev", torch.tensor(float("inf")))
 
     def _dataset(self, split: str) -> SpeakerDataset:
         if split not in self.datasets:
@@ -98,11 +100,11 @@ class DownstreamExpert(nn.Module):
         records.setdefault("correct", []).extend((cos.argmax(-1) == target).tolist())
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         if split == "train":
             logger.add_scalar("train-loss", float(np.mean(records["loss"])), global_step)
             logger.add_scalar("train-acc", float(np.mean(records["correct"])), global_step)
-            return []
+            return
         self._dataset(split)  # loads the trials
         trials = self.trials[split]
         scores = cosine_scores(dict(records["embeddings"]), trials)
@@ -113,7 +115,3 @@ class DownstreamExpert(nn.Module):
             names = {v: k for k, v in LABELS.items()}
             with atomic_open(os.path.join(self.expdir, "test_scores.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{a} {b} {s:.6f} {names[y]}\n" for (a, b, y), s in zip(trials, scores))
-        if split == "dev" and result.eer < self.best_dev.item():
-            self.best_dev.fill_(result.eer)
-            return ["best-states-dev.ckpt"]
-        return []

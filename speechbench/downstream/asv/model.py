@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from speechbench.downstream._modules.pooling import masked_mean_std, pad_features
+from speechbench.errors import ConfigError
 
 # (kernel size, dilation) of the five TDNN layers of the x-vector; the last one is wider.
 TDNN_LAYERS = ((5, 1), (3, 2), (3, 3), (1, 1), (1, 1))
@@ -71,7 +72,7 @@ class MarginSoftmax(nn.Module):
                  margin: float = 0.4) -> None:
         super().__init__()
         if kind not in ("amsoftmax", "aamsoftmax"):
-            raise ValueError(f"asv modelrc.loss '{kind}' is not one of amsoftmax, aamsoftmax")
+            raise ConfigError(f"asv modelrc.loss '{kind}' is not one of amsoftmax, aamsoftmax")
         self.kind, self.scale, self.margin = kind, scale, margin
         self.weight = nn.Parameter(torch.empty(num_classes, embedding_size))
         nn.init.xavier_normal_(self.weight)

@@ -16,19 +16,16 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import SPLITS, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
-from speechbench.downstream._modules.utterance_head import UtteranceClassifier
+from speechbench.downstream._modules.utterance_head import UtteranceClassifier, classification_step, write_predictions
 from speechbench.metrics.classification import accuracy, per_class_accuracy
-from speechbench.train.config import merge_section
-from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2emotion",
           "classes": None, "batch_size": 4, "num_workers": 0, "seed": 0}
 MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0}
@@ -50,10 +47,13 @@ class EmotionDataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+    OTHER_METRICS = {"ua": "max"}
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "emotion datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "emotion modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "emotion")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         given = self.datarc["classes"]
         self.class_source = "datarc.classes" if given is not None else f"{self.datarc['train']} (train)"
@@ -67,7 +67,6 @@ class DownstreamExpert(nn.Module):
             if os.path.isdir(self.datarc[split]):
                 self._dataset(split)
         self.model = UtteranceClassifier(upstream_dim, len(self.classes), **modelrc)
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> EmotionDataset:
         if split not in self.datasets:
@@ -82,26 +81,13 @@ class DownstreamExpert(nn.Module):
 
     def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
                 records: dict) -> torch.Tensor:
-        logits = self.model(features)
-        target = torch.tensor(labels, device=logits.device)
-        loss = F.cross_entropy(logits, target)
-        records.setdefault("loss", []).append(loss.item())
-        records.setdefault("utt", []).extend(utt_ids)
-        records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
-        records.setdefault("true", []).extend(labels)
-        return loss
+        return classification_step(self.model(features), labels, utt_ids, records)
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         acc = accuracy(records["pred"], records["true"])
         recalls = per_class_accuracy(records["pred"], records["true"], len(self.classes))
         logger.add_scalar(f"{split}-acc", acc, global_step)
         logger.add_scalar(f"{split}-ua", float(np.mean(list(recalls.values()))), global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
-            rows = sorted(zip(records["utt"], records["pred"], records["true"]))
-            with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
-                f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
-        if split == "dev" and acc > self.best_dev.item():
-            self.best_dev.fill_(acc)
-            return ["best-states-dev.ckpt"]
-        return []
+            write_predictions(self.expdir, records, self.classes)

@@ -1,23 +1,26 @@
 """The downstream template: copy this folder to add a task.
 
-Contract with the runner (``speechbench/runner.py``):
+The contract with the runner is :mod:`speechbench.contracts` (the registry checks it when the
+task is loaded); in short:
 
 * ``DownstreamExpert(upstream_dim, downstream_expert, expdir, **kwargs)``: ``upstream_dim`` is
   the featurizer's output size, ``downstream_expert`` the ``downstream_expert`` section of the
-  config (check its keys yourself), ``expdir`` where to write predictions. ``kwargs`` carries
-  ``upstream_rate`` (input samples per feature frame) for frame-level labels.
+  config: read it with ``speechbench.config_sections.expert_sections``, which merges each of
+  its sections over your defaults (an unknown section or key is an error), ``expdir`` where
+  to write predictions. ``kwargs`` carries ``upstream_rate`` (input samples per feature frame)
+  for frame-level labels.
+* ``METRIC = (name, "max" | "min")``: the primary metric; the runner saves
+  ``best-states-dev.ckpt`` whenever dev improves on it, and the report ranks by it.
 * ``get_dataloader(split)`` returns a loader whose batches are ``(utt_ids, wavs, *labels)``,
   each a list; build it with ``speechbench.data.loader.make_dataloader`` (length buckets,
   exact resume, torchrun). ``wavs`` are 1-D 16 kHz tensors (None when the runner reads
-  cached features).
+  cached features: the runner sets the dataset's ``load_audio`` to False).
 * ``forward(split, features, utt_ids, *labels, records)``: ``features`` is a list of
   ``[T_i, upstream_dim]`` tensors, one per utterance, unpadded. Return the loss; append what
   ``log_records`` needs to ``records`` (a dict of lists).
 * ``log_records(split, records, logger, global_step, **kwargs)``: write metrics with
   ``logger.add_scalar(f"{split}-<metric>", value, global_step)`` (they also become the
-  ``<split>_results.json`` of ``-m evaluate``), and return the names of checkpoints to save,
-  e.g. ``["best-states-dev.ckpt"]`` when dev improved. Keep any state (best score) in
-  buffers so it is saved and resumed.
+  ``<split>_results.json`` of ``-m evaluate``).
 
 This example classifies synthetic tones in noise (each class its own pitch range): mean
 pooling + an MLP, cross-entropy, accuracy.
@@ -30,13 +33,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Dataset
 
+from speechbench.config_sections import SPLITS, expert_sections, merge_section
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.loader import make_dataloader
+from speechbench.downstream._modules.pooling import masked_mean, pad_features
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
+DATARC = {"num_classes": 4, "num_utterances": {"train": 256, "dev": 64, "test": 64}, "batch_size": 16, "seed": 0}
+MODELRC = {"hidden_size": 64}
 
 
 class ToneDataset(Dataset):
@@ -61,7 +67,7 @@ class ToneDataset(Dataset):
         label = int(rng.integers(self.num_classes))
         wav = None
         if self.load_audio:
-            t = np.arange(int(seconds * 16000)) / 16000
+            t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
             pitch = 150 * 2 ** ((label + rng.random()) * 0.9)
             tone = np.sin(2 * math.pi * pitch * t + rng.random() * 6.28)
             wav = torch.from_numpy((0.3 * tone + 0.1 * rng.standard_normal(len(t))).astype(np.float32))
@@ -69,14 +75,17 @@ class ToneDataset(Dataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = downstream_expert["datarc"]
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "example")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
+        self.datarc["num_utterances"] = merge_section(self.datarc["num_utterances"], DATARC["num_utterances"],
+                                                      "example datarc.num_utterances")
         self.expdir = expdir
-        hidden = downstream_expert["modelrc"]["hidden_size"]
-        self.model = nn.Sequential(nn.Linear(upstream_dim, hidden), nn.ReLU(),
-                                   nn.Linear(hidden, self.datarc["num_classes"]))
-        self.register_buffer("best_dev", torch.tensor(-1.0))
+        self.model = nn.Sequential(nn.Linear(upstream_dim, modelrc["hidden_size"]), nn.ReLU(),
+                                   nn.Linear(modelrc["hidden_size"], self.datarc["num_classes"]))
         self.datasets = {s: ToneDataset(s, self.datarc["num_utterances"][s], self.datarc["num_classes"],
                                         self.datarc["seed"]) for s in SPLITS}
 
@@ -87,11 +96,7 @@ class DownstreamExpert(nn.Module):
 
     def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
                 records: dict) -> torch.Tensor:
-        lengths = torch.tensor([len(f) for f in features], device=features[0].device)
-        padded = pad_sequence(features, batch_first=True)
-        mask = (torch.arange(padded.shape[1], device=padded.device)[None] < lengths[:, None]).unsqueeze(-1)
-        pooled = (padded * mask).sum(1) / lengths[:, None]
-        logits = self.model(pooled)
+        logits = self.model(masked_mean(*pad_features(features)))
         target = torch.tensor(labels, device=logits.device)
         loss = F.cross_entropy(logits, target)
         records.setdefault("loss", []).append(loss.item())
@@ -100,14 +105,10 @@ class DownstreamExpert(nn.Module):
         records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         accuracy = float(np.mean(records["correct"]))
         logger.add_scalar(f"{split}-acc", accuracy, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
             with atomic_open(f"{self.expdir}/{split}_predictions.txt", "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {p}\n" for u, p in zip(records["utt"], records["pred"]))
-        if split == "dev" and accuracy > self.best_dev.item():
-            self.best_dev.fill_(accuracy)
-            return ["best-states-dev.ckpt"]
-        return []

@@ -23,16 +23,15 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
+from speechbench.config_sections import SPLITS, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import class_list, encode_labels, read_label_lines
 from speechbench.downstream._modules.utterance_head import UtteranceClassifier
 from speechbench.metrics.classification import accuracy, joint_accuracy
-from speechbench.train.config import merge_section
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2intent",
           "slots": ["action", "object", "location"], "classes": None, "batch_size": 32, "num_workers": 0,
           "seed": 0}
@@ -76,10 +75,12 @@ def load_classes(classes: object, slots: list[str]) -> dict[str, list[str]] | No
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "intent datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "intent modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "intent")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir = expdir
         self.slots = list(self.datarc["slots"])
         given = load_classes(self.datarc["classes"], self.slots)
@@ -98,7 +99,6 @@ class DownstreamExpert(nn.Module):
                 self._dataset(split)
         self.model = UtteranceClassifier(upstream_dim, len(self.intents) if self.joint else sum(self.sizes),
                                          **modelrc)
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> IntentDataset:
         if split not in self.datasets:
@@ -140,7 +140,7 @@ class DownstreamExpert(nn.Module):
         records.setdefault("true", []).extend(target.tolist())
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         pred, true = np.array(records["pred"]), np.array(records["true"])
         acc = joint_accuracy(pred, true)
         logger.add_scalar(f"{split}-acc", acc, global_step)
@@ -152,7 +152,3 @@ class DownstreamExpert(nn.Module):
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {' '.join(self.classes[s][p] for s, p in zip(self.slots, ps))}\n"
                              for u, ps in rows)
-        if split == "dev" and acc > self.best_dev.item():
-            self.best_dev.fill_(acc)
-            return ["best-states-dev.ckpt"]
-        return []

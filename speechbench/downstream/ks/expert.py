@@ -23,25 +23,22 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import SPLITS, expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.labels import read_label_lines
-from speechbench.downstream._modules.utterance_head import UtteranceClassifier
+from speechbench.downstream._modules.utterance_head import UtteranceClassifier, classification_step, write_predictions
 from speechbench.metrics.classification import accuracy
-from speechbench.train.config import ConfigError, merge_section
-from speechbench.utils_io import atomic_open
+from speechbench.errors import ConfigError
 
-SPLITS = ("train", "dev", "test")
 UNKNOWN, SILENCE = "_unknown_", "_silence_"
 SUPERB_KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2label",
           "keywords": SUPERB_KEYWORDS, "balance": ["train", "dev"], "batch_size": 32, "num_workers": 0, "seed": 0}
 MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0}
-SECTIONS = ("datarc", "modelrc")
 
 
 def balanced_draw(classes: list[int], num_keywords: int, rng: np.random.Generator) -> list[int]:
@@ -92,13 +89,12 @@ class KeywordDataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__()
-        unknown = sorted(set(downstream_expert) - set(SECTIONS))
-        if unknown:
-            raise ConfigError(f"unknown sections in ks downstream_expert: {unknown}; valid: {list(SECTIONS)}")
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "ks datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "ks modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "ks")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         keywords = list(self.datarc["keywords"])
         if not all(isinstance(k, str) for k in keywords):
             raise ConfigError(f"ks datarc.keywords must be words, got {keywords}; quote yes/no/on/off in YAML "
@@ -115,7 +111,6 @@ class DownstreamExpert(nn.Module):
         for split in SPLITS[:2]:  # a bad train/dev dir fails now, not after training
             self._dataset(split)
         self.model = UtteranceClassifier(upstream_dim, len(self.classes), **modelrc)
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> KeywordDataset:
         if split not in self.datasets:
@@ -131,24 +126,11 @@ class DownstreamExpert(nn.Module):
 
     def forward(self, split: str, features: list[torch.Tensor], utt_ids: list[str], labels: list[int],
                 records: dict) -> torch.Tensor:
-        logits = self.model(features)
-        target = torch.tensor(labels, device=logits.device)
-        loss = F.cross_entropy(logits, target)
-        records.setdefault("loss", []).append(loss.item())
-        records.setdefault("utt", []).extend(utt_ids)
-        records.setdefault("pred", []).extend(logits.argmax(-1).tolist())
-        records.setdefault("true", []).extend(labels)
-        return loss
+        return classification_step(self.model(features), labels, utt_ids, records)
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         acc = accuracy(records["pred"], records["true"])
         logger.add_scalar(f"{split}-acc", acc, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
-            rows = sorted(zip(records["utt"], records["pred"], records["true"]))
-            with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
-                f.writelines(f"{u} {self.classes[p]} {self.classes[t]}\n" for u, p, t in rows)
-        if split == "dev" and acc > self.best_dev.item():
-            self.best_dev.fill_(acc)
-            return ["best-states-dev.ckpt"]
-        return []
+            write_predictions(self.expdir, records, self.classes)

@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import expert_sections
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.frames import labels_at_upstream_rate
 from speechbench.downstream._modules.pooling import pad_features
-from speechbench.train.config import merge_section
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "alignment": "ali.scp",
           "phones": "phones.txt", "batch_size": 16, "label_rate": 160, "num_workers": 0, "seed": 0}
@@ -32,14 +32,8 @@ def read_phone_table(path: str) -> dict[int, str]:
     """``symbol id`` lines -> id -> symbol."""
     if not os.path.isfile(path):
         raise DataDirError(f"{path} not found: phone classification needs the phone table (`symbol id` lines)")
-    table = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if len(parts) != 2 or not parts[1].isdigit():
-                raise DataDirError(f"{path}:{lineno}: expected `symbol id`, got '{line.strip()}'")
-            table[int(parts[1])] = parts[0]
-    return table
+    return {int(index): symbol for _, (symbol, index) in
+            read_fields(path, 2, "`symbol id`", DataDirError, valid=lambda f: f[1].isdigit())}
 
 
 class AlignedDataset(UtteranceDataset):
@@ -66,11 +60,13 @@ class AlignedDataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "phone datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "phone modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "phone")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, AlignedDataset] = {}
         self.table = self._dataset("train").table
@@ -79,7 +75,6 @@ class DownstreamExpert(nn.Module):
         self.model = nn.Sequential(nn.Dropout(modelrc["dropout"]), nn.Linear(upstream_dim, num_classes)) if not hidden \
             else nn.Sequential(nn.Linear(upstream_dim, hidden), nn.ReLU(), nn.Dropout(modelrc["dropout"]),
                                nn.Linear(hidden, num_classes))
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> AlignedDataset:
         if split not in self.datasets:
@@ -111,7 +106,7 @@ class DownstreamExpert(nn.Module):
                 records.setdefault("predictions", []).append((utt, pred[:n].tolist()))
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         accuracy = sum(records["correct"]) / max(1, sum(records["frames"]))
         logger.add_scalar(f"{split}-acc", accuracy, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
@@ -119,7 +114,3 @@ class DownstreamExpert(nn.Module):
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 for utt, pred in sorted(records["predictions"]):
                     f.write(f"{utt} {' '.join(self.table.get(p, str(p)) for p in pred)}\n")
-        if split == "dev" and accuracy > self.best_dev.item():
-            self.best_dev.fill_(accuracy)
-            return ["best-states-dev.ckpt"]
-        return []

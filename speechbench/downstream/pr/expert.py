@@ -19,7 +19,6 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from speechbench.downstream._modules.ctc_task import CTCExpert
-from speechbench.train.config import merge_section
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "tokens": "data/lang_phone/tokens.txt",
           "batch_size": 16, "num_workers": 0, "seed": 0}
@@ -51,9 +50,10 @@ class DownstreamExpert(CTCExpert):
     TRANSCRIPT = "text.phn"
     METRICS = (("per", "phone"),)
     DATARC = DATARC
+    SECTIONS = {"modelrc": MODELRC}
 
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
         super().__init__(downstream_expert, expdir)
-        m = merge_section(downstream_expert.get("modelrc"), MODELRC, "pr modelrc")
+        m = self.rc["modelrc"]
         self.head = PhoneHead(upstream_dim, self.vocab_size, m["project_dim"], m["lstm_layers"], m["lstm_size"],
                               m["dropout"])

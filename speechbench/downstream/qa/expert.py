@@ -31,16 +31,16 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from speechbench.config_sections import expert_sections
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream.qa.model import PAD, UNK, SpanHead, best_spans
 from speechbench.metrics.span import span_scores
-from speechbench.train.config import merge_section
 from speechbench.utils_io import atomic_open
 
-SAMPLE_RATE = 16000
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 8,
           "max_answer_seconds": 5.0, "min_word_count": 1, "num_workers": 0, "seed": 0}
 MODELRC = {"hidden_size": 64, "conv_layers": 5, "dropout": 0.1}
@@ -104,11 +104,14 @@ class QADataset(UtteranceDataset):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("ff1", "max")
+    OTHER_METRICS = {"aos": "max"}
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "qa datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "qa modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "qa")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         train = QADataset(self.datarc["train"])
         self.vocab = self._vocab(train.questions)
@@ -117,7 +120,6 @@ class DownstreamExpert(nn.Module):
         self.max_frames = max(1, math.ceil(self.datarc["max_answer_seconds"] * SAMPLE_RATE / upstream_rate))
         self.model = SpanHead(upstream_dim, len(self.vocab), modelrc["hidden_size"], modelrc["dropout"],
                               modelrc["conv_layers"])
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _vocab(self, questions: dict[str, str]) -> dict[str, int]:
         """The train vocabulary, kept in ``expdir/vocab.txt`` so evaluation embeds words as training did."""
@@ -165,10 +167,10 @@ class DownstreamExpert(nn.Module):
                 records.setdefault("predictions", []).append((utt, s * seconds, (e + 1) * seconds, ref))
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "train":
-            return []
+            return
         predictions = sorted(records["predictions"])
         scores = span_scores([(s, e) for _, s, e, _ in predictions], [[ref] for *_, ref in predictions])
         logger.add_scalar(f"{split}-ff1", scores.ff1, global_step)
@@ -176,7 +178,3 @@ class DownstreamExpert(nn.Module):
         if split == "test":
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{utt} {s:.3f} {e:.3f}\n" for utt, s, e, _ in predictions)
-        if split == "dev" and scores.ff1 > self.best_dev.item():
-            self.best_dev.fill_(scores.ff1)
-            return ["best-states-dev.ckpt"]
-        return []

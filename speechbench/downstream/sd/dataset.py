@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import os
 
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.dataset import UtteranceDataset
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.metrics.diarization import RttmError, Turn, read_rttm
-
-SAMPLE_RATE = 16000
 
 TurnSpan = tuple[int, float, float]
 

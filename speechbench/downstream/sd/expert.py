@@ -32,18 +32,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from speechbench.config_sections import SPLITS, expert_sections
+from speechbench.contracts import SAMPLE_RATE
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import pad_features
 from speechbench.downstream._modules.speaker_data import crop_features
-from speechbench.downstream.sd.dataset import SAMPLE_RATE, DiarizationDataset, TurnSpan
+from speechbench.downstream.sd.dataset import DiarizationDataset, TurnSpan
 from speechbench.downstream.sd.model import DiarizationHead, pit_bce
 from speechbench.metrics.diarization import (DiarizationError, activity_to_turns, diarization_error, write_der_report,
                                              write_rttm)
-from speechbench.train.config import ConfigError, merge_section
+from speechbench.errors import ConfigError
 from speechbench.utils_io import atomic_open
 
-SPLITS = ("train", "dev", "test")
-SECTIONS = ("datarc", "modelrc", "decoderc")
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "num_speakers": 2, "chunk_seconds": 20.0,
           "batch_size": 8, "num_workers": 0, "seed": 0}
 MODELRC = {"rnn_layers": 1, "hidden_size": 512, "bidirectional": False}
@@ -61,15 +61,14 @@ def frame_labels(spans: list[TurnSpan], num_frames: int, num_speakers: int, upst
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("der", "min")
+    OTHER_METRICS = {"miss": "min", "false_alarm": "min", "confusion": "min", "der_best": "min"}
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        unknown = sorted(set(downstream_expert) - set(SECTIONS))
-        if unknown:
-            raise ConfigError(f"unknown sections in sd downstream_expert: {unknown}; valid: {list(SECTIONS)}")
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "sd datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "sd modelrc")
-        self.decoderc = merge_section(downstream_expert.get("decoderc"), DECODERC, "sd decoderc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC, "decoderc": DECODERC}, "sd")
+        self.datarc, modelrc, self.decoderc = rc["datarc"], rc["modelrc"], rc["decoderc"]
         d = self.decoderc
         if d["median"] < 1 or d["median"] % 2 == 0 or any(m < 1 or m % 2 == 0 for m in d["sweep_medians"]):
             raise ConfigError(f"sd decoderc: median filter lengths must be odd frame counts >= 1, got "
@@ -82,7 +81,6 @@ class DownstreamExpert(nn.Module):
         for split in SPLITS[:2]:  # a bad train/dev dir fails now, not after training
             self._dataset(split)
         self.head = DiarizationHead(upstream_dim, self.num_speakers, **modelrc)
-        self.register_buffer("best_dev", torch.tensor(float("inf"), dtype=torch.float64))
 
     def _dataset(self, split: str) -> DiarizationDataset:
         if split not in self.datasets:
@@ -115,10 +113,10 @@ class DownstreamExpert(nn.Module):
         seconds = self.upstream_rate / SAMPLE_RATE
         return {rec: activity_to_turns(p, rec, seconds, threshold, median) for rec, p in probs}
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "train":
-            return []
+            return
         d = self.decoderc
         reference = self._dataset(split).reference()
         hypothesis = self._hypothesis(records["probs"], d["threshold"], d["median"])
@@ -130,10 +128,6 @@ class DownstreamExpert(nn.Module):
         if split == "test":
             logger.add_scalar(f"{split}-der_best", self._score_grid(records["probs"], reference, hypothesis, result),
                               global_step)
-        if split == "dev" and result.der < self.best_dev.item():
-            self.best_dev.fill_(result.der)
-            return ["best-states-dev.ckpt"]
-        return []
 
     def _score_grid(self, probs: list, reference: dict, configured: dict, result: DiarizationError) -> float:
         """Write ``scoring/`` (see the module docstring); the lowest DER over the grid."""

@@ -27,7 +27,7 @@ import numpy as np
 from speechbench.downstream.asr.expert import DownstreamExpert as ASRExpert
 from speechbench.metrics.error_rate import char_tokens, error_rate, write_sclite_report
 from speechbench.metrics.slot_filling import slot_type_f1, slot_value_cer, strip_tags
-from speechbench.train.config import ConfigError
+from speechbench.errors import ConfigError
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "unit": "char_slot",
@@ -38,7 +38,8 @@ DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "unit":
 class DownstreamExpert(ASRExpert):
     TASK = "sf"
     TRANSCRIPT = "text.slot"
-    METRICS = (("slot_type_f1", "slot"),)
+    METRIC = ("slot_type_f1", "max")
+    OTHER_METRICS = {"slot_value_cer": "min", "wer": "min", "cer": "min"}
     DATARC = DATARC
     WORD_LM = False
 
@@ -47,12 +48,11 @@ class DownstreamExpert(ASRExpert):
         if unit != "char_slot":
             raise ConfigError(f"sf datarc.unit must be char_slot (characters and slot tags), got '{unit}'")
         super().__init__(upstream_dim, downstream_expert, expdir, **kwargs)
-        self.best_dev.fill_(-float("inf"))  # slot-type F1: higher is better
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "train":
-            return []
+            return
         hyps, refs = dict(records["hyps"]), dict(records["refs"])
         plain = [{u: strip_tags(t) for u, t in side.items()} for side in (refs, hyps)]
         words = [{u: t.split() for u, t in side.items()} for side in plain]
@@ -71,7 +71,3 @@ class DownstreamExpert(ASRExpert):
             write_sclite_report(out, *words, unit="word")
             with atomic_open(os.path.join(self.expdir, f"{split}_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{u} {hyps[u]}\n" for u in sorted(hyps))
-        if split == "dev" and scores["slot_type_f1"] > self.best_dev.item():
-            self.best_dev.fill_(scores["slot_type_f1"])
-            return ["best-states-dev.ckpt"]
-        return []

@@ -18,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.config_sections import expert_sections
 from speechbench.data.loader import make_dataloader
 from speechbench.downstream._modules.pooling import UtterancePooling, pad_features
 from speechbench.downstream._modules.speaker_data import SpeakerDataset, crop_features
-from speechbench.train.config import merge_section
 from speechbench.utils_io import atomic_open
 
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "batch_size": 8,
@@ -44,16 +44,17 @@ class SpeakerClassifier(nn.Module):
 
 
 class DownstreamExpert(nn.Module):
+    METRIC = ("acc", "max")
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, upstream_rate: int = 160,
                  **kwargs: object) -> None:
         super().__init__()
-        self.datarc = merge_section(downstream_expert.get("datarc"), DATARC, "speaker datarc")
-        modelrc = merge_section(downstream_expert.get("modelrc"), MODELRC, "speaker modelrc")
+        rc = expert_sections(downstream_expert, {"datarc": DATARC, "modelrc": MODELRC}, "speaker")
+        self.datarc, modelrc = rc["datarc"], rc["modelrc"]
         self.expdir, self.upstream_rate = expdir, upstream_rate
         self.datasets: dict[str, SpeakerDataset] = {}
         self.speakers = self._dataset("train").speakers
         self.model = SpeakerClassifier(upstream_dim, modelrc["hidden_size"], len(self.speakers), modelrc["pooling"])
-        self.register_buffer("best_dev", torch.tensor(-1.0))
 
     def _dataset(self, split: str) -> SpeakerDataset:
         if split not in self.datasets:
@@ -80,14 +81,10 @@ class DownstreamExpert(nn.Module):
             records.setdefault("predictions", []).extend(zip(utt_ids, predicted.tolist()))
         return loss
 
-    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> list[str]:
+    def log_records(self, split: str, records: dict, logger, global_step: int, **kwargs: object) -> None:
         accuracy = float(np.mean(records["correct"]))
         logger.add_scalar(f"{split}-acc", accuracy, global_step)
         logger.add_scalar(f"{split}-loss", float(np.mean(records["loss"])), global_step)
         if split == "test":
             with atomic_open(os.path.join(self.expdir, "test_predictions.txt"), "w", encoding="utf-8") as f:
                 f.writelines(f"{utt} {self.speakers[p]}\n" for utt, p in sorted(records["predictions"]))
-        if split == "dev" and accuracy > self.best_dev.item():
-            self.best_dev.fill_(accuracy)
-            return ["best-states-dev.ckpt"]
-        return []

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 USAGE = ("the std task trains nothing (query-by-example DTW on frozen features), so run_benchmark.py "
          "cannot train or evaluate it; score it with `python -m speechbench.downstream.std.score "
          "--upstream NAME --queries DEV_DIR EVAL_DIR --docs DOCS_DIR --layer all --out EXPDIR` "
@@ -21,5 +23,9 @@ USAGE = ("the std task trains nothing (query-by-example DTW on frozen features),
 class DownstreamExpert(nn.Module):
     """Refuses to be built, naming the scoring entry point."""
 
+    METRIC = ("mtwv", "max")
+    OTHER_METRICS = {"atwv": "max", "cnxe": "min", "mincnxe": "min"}
+    SCORED_BY = "python -m speechbench.downstream.std.score"
+
     def __init__(self, upstream_dim: int, downstream_expert: dict, expdir: str, **kwargs: object) -> None:
-        raise ValueError(USAGE)
+        raise ConfigError(USAGE)

@@ -36,13 +36,14 @@ from speechbench.checkpoints.safe_load import CheckpointError
 from speechbench.data.audio import AudioError
 from speechbench.data.kaldi_dir import DataDir, DataDirError
 from speechbench.data.validate import check_data_dir
-from speechbench.downstream.std.features import CacheFeatures, LayerError, UpstreamFeatures
-from speechbench.features.cache import FeatureCache, FeatureCacheError
+from speechbench.downstream.std.features import LayerFeatures
+from speechbench.features.cache import FeatureCacheError
+from speechbench.features.source import build_feature_source
 from speechbench.hub import HubError, resolve_weights
 from speechbench.metrics.dtw import dtw_scores, standardize_features, znorm_scores
 from speechbench.metrics.std import Detection, StdResult, detections_from_matrix, std_metrics
 from speechbench.upstream.options import parse_options
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 log = logging.getLogger("speechbench.std")
 YES_THRESHOLD = 2.0
@@ -64,20 +65,14 @@ def read_ground_truth(path: str, queries: set[str], docs: set[str]) -> set[tuple
         raise DataDirError(f"{path} not found: each query dir needs `ground_truth` (`query doc start_sec "
                            f"end_sec` per occurrence); prepare it with the recipe's data stage")
     truth = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != 4:
-                raise DataDirError(f"{path}:{lineno}: expected `query doc start_sec end_sec`, got '{line.strip()}'")
-            query, doc = parts[:2]
-            if query not in queries:
-                raise DataDirError(f"{path}:{lineno}: query '{query}' is not in this dir's wav.scp")
-            if doc not in docs:
-                raise DataDirError(f"{path}:{lineno}: document '{doc}' is not in the --docs wav.scp "
-                                   f"(queries and documents from different corpora?)")
-            truth.add((query, doc))
+    for lineno, parts in read_fields(path, 4, "`query doc start_sec end_sec`", DataDirError):
+        query, doc = parts[:2]
+        if query not in queries:
+            raise DataDirError(f"{path}:{lineno}: query '{query}' is not in this dir's wav.scp")
+        if doc not in docs:
+            raise DataDirError(f"{path}:{lineno}: document '{doc}' is not in the --docs wav.scp "
+                               f"(queries and documents from different corpora?)")
+        truth.add((query, doc))
     if not truth:
         raise DataDirError(f"{path} lists no occurrence: MTWV needs at least one query that occurs")
     return truth
@@ -139,18 +134,24 @@ def write_outputs(out: str, split: str, result: StdResult, detections: list[Dete
     return record
 
 
-def _source(args: argparse.Namespace, splits: list[Split]):
+def _source(args: argparse.Namespace, splits: list[Split]) -> LayerFeatures:
+    """Features of each data dir: one feature cache per dir when given, else the upstream for all."""
     options = parse_options(args.upstream_options)
+
+    def build(cache_dirs: list[str] | None = None):
+        return build_feature_source(args.upstream, args.upstream_ckpt, options, cache_dirs=cache_dirs,
+                                    device=args.device)
+
     if args.feature_cache_docs or args.feature_cache_queries:
         if not args.feature_cache_docs or len(args.feature_cache_queries or []) != len(splits):
             raise ValueError(f"give --feature-cache-docs and one --feature-cache-queries per --queries dir "
                              f"({len(splits)}), or neither (the upstream runs on the fly)")
         dirs = [args.docs, *(s.queries_dir for s in splits)]
         dumps = [args.feature_cache_docs, *args.feature_cache_queries]
-        return CacheFeatures({d: FeatureCache(p, upstream=args.upstream, upstream_ckpt=args.upstream_ckpt,
-                                              upstream_options=options) for d, p in zip(dirs, dumps)})
-    upstream = registry.expert_class("upstream", args.upstream)(args.upstream_ckpt, **options)
-    return UpstreamFeatures(upstream, device=args.device, batch_seconds=args.batch_seconds)
+        sources = {d: build([p]) for d, p in zip(dirs, dumps)}
+        return LayerFeatures(sources.__getitem__)
+    upstream = build()
+    return LayerFeatures(lambda data_dir: upstream, device=args.device, batch_seconds=args.batch_seconds)
 
 
 def run(args: argparse.Namespace) -> dict[str, dict]:
@@ -238,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(levelname)s] %(message)s")
     try:
         records = run(args)
-    except (DataDirError, FeatureCacheError, LayerError, AudioError, CheckpointError, HubError,
+    except (DataDirError, FeatureCacheError, AudioError, CheckpointError, HubError,
             registry.UnknownExpertError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from speechbench.errors import ConfigError
 from speechbench.upstream.base import frame_mask
 
 
@@ -53,9 +54,9 @@ class GroupVQ(nn.ModuleList):
     def __init__(self, hidden_size: int, codebook_size: list[int], code_dim: list[int],
                  gumbel_temperature: float) -> None:
         if len(codebook_size) != len(code_dim):
-            raise ValueError(f"vq: codebook_size {codebook_size} and code_dim {code_dim} must have one entry per group")
+            raise ConfigError(f"vq: codebook_size {codebook_size} and code_dim {code_dim} must have one entry per group")
         if sum(code_dim) != hidden_size:
-            raise ValueError(f"vq: code_dim {code_dim} must sum to hidden_size {hidden_size}")
+            raise ConfigError(f"vq: code_dim {code_dim} must sum to hidden_size {hidden_size}")
         super().__init__(VQLayer(d, c, d, gumbel_temperature) for c, d in zip(codebook_size, code_dim))
         self.code_dims = list(code_dim)
 
@@ -108,7 +109,7 @@ class APC(_Predictor):
                  vq: dict | None = None, prenet: dict | None = None) -> None:
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f"APC needs num_layers >= 1, got {num_layers}")
+            raise ConfigError(f"APC needs num_layers >= 1, got {num_layers}")
         rnn_input = input_size
         if prenet is not None:
             self.prenet = Prenet(input_size, int(prenet["num_layers"]), int(prenet["hidden_size"]),
@@ -155,7 +156,7 @@ class ConvBlock(nn.Module):
                  batch_norm: bool, activate: str) -> None:
         super().__init__()
         if activate not in ("relu", "tanh"):
-            raise ValueError(f"NPC: activate must be 'relu' or 'tanh', got {activate!r}")
+            raise ConfigError(f"NPC: activate must be 'relu' or 'tanh', got {activate!r}")
         self.act = nn.ReLU() if activate == "relu" else nn.Tanh()
         self.residual = residual
         self.conv = nn.Conv1d(input_size, hidden_size, kernel_size=3, padding=1)
@@ -183,7 +184,7 @@ class ConvBlock(nn.Module):
 def centre_mask(hidden_size: int, kernel_size: int, mask_size: int) -> torch.Tensor:
     """``[H, H, k]`` of ones with the ``mask_size`` centre taps zeroed."""
     if not 0 < mask_size < kernel_size:
-        raise ValueError(f"NPC: a masked conv needs 0 < mask size ({mask_size}) < kernel_size ({kernel_size}); "
+        raise ConfigError(f"NPC: a masked conv needs 0 < mask size ({mask_size}) < kernel_size ({kernel_size}); "
                          f"raise kernel_size or lower mask_size/n_blocks")
     mask = torch.ones(hidden_size, hidden_size, kernel_size)
     head = (kernel_size - mask_size) // 2
@@ -220,11 +221,11 @@ class NPC(_Predictor):
                  dim_bottleneck: int | None = None) -> None:
         super().__init__()
         if kernel_size % 2 == 0 or mask_size % 2 == 0:
-            raise ValueError(f"NPC: kernel_size ({kernel_size}) and mask_size ({mask_size}) must be odd")
+            raise ConfigError(f"NPC: kernel_size ({kernel_size}) and mask_size ({mask_size}) must be odd")
         if n_blocks < 1:
-            raise ValueError(f"NPC needs n_blocks >= 1, got {n_blocks}")
+            raise ConfigError(f"NPC needs n_blocks >= 1, got {n_blocks}")
         if vq is not None and dim_bottleneck is not None:
-            raise ValueError("NPC: vq and dim_bottleneck exclude each other")
+            raise ConfigError("NPC: vq and dim_bottleneck exclude each other")
         self.disable_cross_layer = bool(disable_cross_layer)
         self.blocks = nn.ModuleList(
             ConvBlock(input_size if i == 0 else hidden_size, hidden_size, residual=bool(residual) and i > 0,

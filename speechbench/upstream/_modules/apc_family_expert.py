@@ -15,6 +15,7 @@ import yaml
 from torch import nn
 
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict, load_checkpoint
+from speechbench.errors import ConfigError, OptionError
 from speechbench.upstream._modules.apc_family import APC, NPC
 from speechbench.upstream._modules.ckpt_family import guess_family, guess_family_of_file, use_instead
 from speechbench.upstream._modules.kaldi_fbank import KaldiFbank
@@ -59,26 +60,26 @@ SMALL_OPTIONS = {"apc": ("num_layers", "hidden_size"),
 def check_config(family: str, config: object, where: str) -> dict:
     """Validate an official-layout config for ``family``; return its ``paras``."""
     if not isinstance(config, dict):
-        raise ValueError(f"{where}: the config must be a dict with 'model' and 'data' sections")
+        raise ConfigError(f"{where}: the config must be a dict with 'model' and 'data' sections")
     try:
         paras = config["model"]["paras"]
         audio = config["data"]["audio"]
     except (KeyError, TypeError):
-        raise ValueError(f"{where}: missing config['model']['paras'] or config['data']['audio'] "
+        raise ConfigError(f"{where}: missing config['model']['paras'] or config['data']['audio'] "
                          f"(the layout of the released {DISPLAY[family]} checkpoints)") from None
     if not isinstance(paras, dict) or not isinstance(audio, dict):
-        raise ValueError(f"{where}: config['model']['paras'] and config['data']['audio'] must be dicts")
+        raise ConfigError(f"{where}: config['model']['paras'] and config['data']['audio'] must be dicts")
     unknown = sorted(set(paras) - _PARAS[family])
     if unknown:
         other = [f for f in DISPLAY if f != family and not set(paras) - _PARAS[f]]
         hint = f" (these are {DISPLAY[other[0]]} settings: use the '{other[0]}' upstream)" if other else ""
-        raise ValueError(f"{where}: unknown {DISPLAY[family]} setting(s) {', '.join(unknown)}{hint}; "
+        raise ConfigError(f"{where}: unknown {DISPLAY[family]} setting(s) {', '.join(unknown)}{hint}; "
                          f"valid: {', '.join(sorted(_PARAS[family]))}")
     has_vq = paras.get("vq") is not None
     if family == "apc" and has_vq:
-        raise ValueError(f"{where}: this config has a 'vq' section, i.e. it is VQ-APC: use the 'vq_apc' upstream")
+        raise ConfigError(f"{where}: this config has a 'vq' section, i.e. it is VQ-APC: use the 'vq_apc' upstream")
     if family == "vq_apc" and not has_vq:
-        raise ValueError(f"{where}: a VQ-APC config needs model.paras.vq (codebook_size, code_dim, "
+        raise ConfigError(f"{where}: a VQ-APC config needs model.paras.vq (codebook_size, code_dim, "
                          f"gumbel_temperature); without it this is plain APC: use the 'apc' upstream")
     return paras
 
@@ -93,7 +94,7 @@ def build_network(family: str, config: dict, where: str = "config") -> tuple[Kal
         else:
             net = APC(fbank.feat_dim, **paras)
     except (TypeError, KeyError) as err:
-        raise ValueError(f"{where}: model.paras do not describe a {DISPLAY[family]} network ({err})") from None
+        raise ConfigError(f"{where}: model.paras do not describe a {DISPLAY[family]} network ({err})") from None
     return fbank, net
 
 
@@ -101,13 +102,13 @@ def _to_int(name: str, value: object) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"option {name} must be an integer, got {value!r}") from None
+        raise ConfigError(f"option {name} must be an integer, got {value!r}") from None
 
 
 def read_config_file(path: str | os.PathLike) -> dict:
     """A YAML holding an official-layout config, or a pretraining config whose ``objective:`` is one."""
     if not os.path.isfile(path):
-        raise ValueError(f"config file not found: {path} (give a YAML with data.audio and model.paras, "
+        raise ConfigError(f"config file not found: {path} (give a YAML with data.audio and model.paras, "
                          f"e.g. speechbench/pretrain/conf/apc.yaml)")
     with open(path, encoding="utf-8") as f:
         config = yaml.safe_load(f)
@@ -121,7 +122,7 @@ def resolve_config(family: str, config: str | os.PathLike | dict | None, options
     allowed = SMALL_OPTIONS[family]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise TypeError(f"{family} upstream: unknown option(s) {', '.join(unknown)}; "
+        raise OptionError(f"{family} upstream: unknown option(s) {', '.join(unknown)}; "
                         f"known: config, {', '.join(allowed)}")
     if config is None:
         cfg = copy.deepcopy(RELEASED_CONFIGS[family])
@@ -136,7 +137,7 @@ def resolve_config(family: str, config: str | os.PathLike | dict | None, options
     if vq is not None and ("hidden_size" in values or "codebook_size" in values):
         groups = len(vq["code_dim"])
         if paras["hidden_size"] % groups:
-            raise ValueError(f"option hidden_size={paras['hidden_size']} must be divisible by the "
+            raise ConfigError(f"option hidden_size={paras['hidden_size']} must be divisible by the "
                              f"{groups} VQ groups")
         vq["code_dim"] = [paras["hidden_size"] // groups] * groups
         if "codebook_size" in values:
@@ -190,7 +191,7 @@ class APCFamilyExpert(UpstreamBase):
         if ckpt:
             if config is not None or options:
                 given = ["config"] * (config is not None) + sorted(options)
-                raise TypeError(f"{name} upstream: option(s) {', '.join(given)} only apply without a "
+                raise OptionError(f"{name} upstream: option(s) {', '.join(given)} only apply without a "
                                 f"checkpoint; the architecture comes from {ckpt}")
             self.config, state = load_official(name, ckpt)
         else:

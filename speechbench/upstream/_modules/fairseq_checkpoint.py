@@ -27,19 +27,16 @@ metadata) loads as a plain dict because items are added to it while unpickling.
 """
 from __future__ import annotations
 
-import _compat_pickle
-import io
 import json
 import os
-import pickletools
-import re
-import zipfile
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from speechbench.checkpoints.safe_load import CheckpointError, StubObject, make_stub
+from speechbench.checkpoints.pickle_scan import pickled_globals
+from speechbench.checkpoints.safe_load import (CheckpointError, StubObject, load_failure, make_stub,
+                                               torch_load_weights_only, unsupported_global)
 from speechbench.utils_io import atomic_open
 
 _EXACT_STUBS = frozenset({
@@ -63,7 +60,8 @@ _EXACT_STUBS = frozenset({
 })
 _STUB_PREFIXES = ("fairseq.",)
 _MAX_GLOBALS = 200
-_UNSUPPORTED = re.compile(r"(?:Unsupported global: GLOBAL|unsupported GLOBAL) ([\w.]+)")
+_OFFICIAL_NOTE = ("Official fairseq files only pickle argparse/omegaconf/fairseq objects; if this file is official, "
+                  "please report its layout")
 
 
 class _PlainDefaultDict(dict):
@@ -84,63 +82,21 @@ def _stand_in(name: str) -> tuple[Any, str]:
     return make_stub(name), name
 
 
-def _pickled_globals(path: str) -> set[str]:
-    """Globals named by GLOBAL opcodes in the file's pickle, read without unpickling.
-
-    Lets every stub be in place for the first ``torch.load``: otherwise each late global
-    (e.g. HuBERT's ``Dictionary`` after the weights) would cost one more read of the file.
-    """
-    names: set[str] = set()
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                pickles = [n for n in archive.namelist() if n.endswith("data.pkl")]
-                streams, count = [io.BytesIO(archive.read(pickles[0]))] if pickles else [], 1
-        else:  # legacy: magic number, protocol, sys_info, then the object
-            streams, count = [open(path, "rb")], 4
-        for stream in streams:
-            with stream:
-                for _ in range(count):
-                    for op, arg, _pos in pickletools.genops(stream):
-                        if op.name == "GLOBAL":
-                            module, _, name = str(arg).partition(" ")
-                            if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names
-                                module, name = _compat_pickle.NAME_MAPPING[module, name]
-                            module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-                            names.add(f"{module}.{name}")
-    except Exception:  # a damaged file: torch.load below reports it
-        pass
-    return names
-
-
 def safe_load_fairseq(path: str | os.PathLike, layout: str = "fairseq checkpoint") -> Any:
     """``torch.load(weights_only=True)`` a fairseq-family file; allowed globals become stubs."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise CheckpointError(f"{layout} file not found: {path}")
-    globals_ = {name: _stand_in(name) for name in _pickled_globals(path) if is_allowed_global(name)}
-    mmap = zipfile.is_zipfile(path)  # tensors stay file pages (legacy files cannot be mapped)
+    # Every stub in place for the first load: otherwise each late global (HuBERT's Dictionary
+    # after the weights) would cost one more read of a big file. Tensors stay file pages (mmap).
+    globals_ = {name: _stand_in(name) for name in pickled_globals(path) if is_allowed_global(name)}
     for _ in range(_MAX_GLOBALS):
         try:
-            with torch.serialization.safe_globals(list(globals_.values())):
-                return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-        except Exception as err:  # torch raises UnpicklingError, RuntimeError or EOFError
-            text = str(err)
-            found = _UNSUPPORTED.search(text)
-            if not found:
-                raise CheckpointError(
-                    f"{path}: cannot read as a {layout} ({type(err).__name__}: "
-                    f"{text.strip().splitlines()[0][:200] if text.strip() else ''}); "
-                    f"is the file truncated or not a PyTorch checkpoint?") from None
-            name = found.group(1)
-            if "." not in name:  # torch prints builtins without their module
-                name = f"builtins.{name}"
-            if not is_allowed_global(name) or name in globals_:
-                raise CheckpointError(
-                    f"{path}: refusing to load: the file pickles '{name}', which a {layout} is not "
-                    f"expected to contain (loading it could run code). Official fairseq files only "
-                    f"pickle argparse/omegaconf/fairseq objects; if this file is official, please "
-                    f"report its layout.") from None
+            return torch_load_weights_only(path, list(globals_.values()), mmap=True)
+        except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError or OSError
+            name = unsupported_global(err)
+            if not name or not is_allowed_global(name) or name in globals_:
+                raise load_failure(path, err, layout, is_allowed_global, _OFFICIAL_NOTE) from None
             globals_[name] = _stand_in(name)
     raise CheckpointError(f"{path}: pickles more than {_MAX_GLOBALS} distinct globals; not a {layout}")
 

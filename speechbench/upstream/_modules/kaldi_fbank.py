@@ -16,7 +16,9 @@ from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 from torchaudio.compliance import kaldi
 
-SAMPLE_RATE = 16000
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError, InputTooShortError
+
 WINDOW_TYPE = "hamming"
 CMVN_EPS = 1e-10
 
@@ -44,13 +46,13 @@ class KaldiFbank(nn.Module):
         super().__init__()
         feat_type = audio_config.get("feat_type", "fbank")
         if feat_type != "fbank":
-            raise ValueError(f"{where}: feat_type '{feat_type}' is not supported; the authors' code "
+            raise ConfigError(f"{where}: feat_type '{feat_type}' is not supported; the authors' code "
                              f"(and s3prl) only implement 'fbank'")
         if "feat_dim" not in audio_config:
-            raise ValueError(f"{where}: missing 'feat_dim' (number of mel bins, 80 in the released files)")
+            raise ConfigError(f"{where}: missing 'feat_dim' (number of mel bins, 80 in the released files)")
         unknown = sorted(set(audio_config) - _OWN_KEYS - _FBANK_KWARGS)
         if unknown:
-            raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; besides "
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}; besides "
                              f"{', '.join(sorted(_OWN_KEYS))} only torchaudio.compliance.kaldi.fbank "
                              f"arguments are allowed ({', '.join(sorted(_FBANK_KWARGS))})")
         self.feat_dim = int(audio_config["feat_dim"])
@@ -77,9 +79,9 @@ class KaldiFbank(nn.Module):
             if wav.dim() != 1:
                 raise ValueError(f"wav {i} has shape {tuple(wav.shape)}; upstreams take 1-D mono waveforms")
             if len(wav) < self.min_samples:
-                raise ValueError(f"wav {i} has {len(wav)} samples; this fbank front end needs at least "
-                                 f"{self.min_samples} ({1000 * self.min_samples / SAMPLE_RATE:.0f} ms at "
-                                 f"16 kHz) to give two frames for per-utterance normalisation")
+                raise InputTooShortError(f"wav {i} has {len(wav)} samples; this fbank front end needs at least "
+                                         f"{self.min_samples} ({1000 * self.min_samples / SAMPLE_RATE:.0f} ms at "
+                                         f"16 kHz) to give two frames for per-utterance normalisation", [i])
         feats = [self.one(w) for w in wavs]
         lengths = torch.tensor([len(f) for f in feats], dtype=torch.long, device=feats[0].device)
         return pad_sequence(feats, batch_first=True), lengths

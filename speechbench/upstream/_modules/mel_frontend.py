@@ -24,12 +24,14 @@ import torch
 import torchaudio
 from torch import nn
 
-SAMPLE_RATE = 16000
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError
+
 EPS = 1e-10
 _FEAT_TYPES = ("mel", "linear", "mfcc")
 
 
-class FrontEndConfigError(ValueError):
+class FrontEndConfigError(ConfigError):
     """The ``audio`` section of a checkpoint asks for something this front end cannot do."""
 
 

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 MASK_VALUE = -10000.0
 _ACTIVATIONS = {
     "gelu": lambda x: x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0))),
@@ -33,7 +35,7 @@ _ACTIVATIONS = {
 }
 
 
-class TransformerConfigError(ValueError):
+class TransformerConfigError(ConfigError):
     """A ``transformer`` config section that does not describe a valid encoder."""
 
 

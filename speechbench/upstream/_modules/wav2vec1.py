@@ -11,12 +11,15 @@ time axis; on a single unpadded utterance both are identical, which is what we m
 """
 from __future__ import annotations
 
-import ast
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+from speechbench import errors
+from speechbench.upstream._modules.conv_spec import parse_conv_spec
+from speechbench.upstream.options import as_bool
 
 # Defaults of fairseq's ``base_wav2vec_architecture`` (what argparse-era files were built from
 # when a field is absent).
@@ -31,39 +34,8 @@ DEFAULTS: dict = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.ConfigError):
     """A wav2vec config field we cannot build a model from."""
-
-
-def parse_layers(text: str | list, field: str) -> list[tuple[int, int, int]]:
-    """Evaluate fairseq's layer spec (e.g. ``"[(512, 10, 5)] + [(512, 4, 2)] * 3"``) without ``eval``."""
-    if isinstance(text, (list, tuple)):
-        return [tuple(int(v) for v in layer) for layer in text]
-
-    def value(node: ast.AST):
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
-        if isinstance(node, (ast.List, ast.Tuple)):
-            items = [value(e) for e in node.elts]
-            return items if isinstance(node, ast.List) else tuple(items)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
-            left, right = value(node.left), value(node.right)
-            return left + right if isinstance(node.op, ast.Add) else left * right
-        raise ConfigError(f"{field}={text!r}: only lists of (dim, kernel, stride) tuples with + and * are allowed")
-
-    try:
-        layers = value(ast.parse(str(text), mode="eval").body)
-    except SyntaxError:
-        raise ConfigError(f"{field}={text!r} is not a layer list like [(512, 10, 5), ...]") from None
-    if not isinstance(layers, list) or not all(isinstance(t, tuple) and len(t) == 3 for t in layers):
-        raise ConfigError(f"{field}={text!r} must be a list of (dim, kernel, stride) tuples")
-    return [tuple(int(v) for v in layer) for layer in layers]
-
-
-def _as_bool(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
 
 
 @dataclass
@@ -95,7 +67,7 @@ class Wav2VecConfig:
         if str(c.get("aggregator")) != "cnn":
             raise ConfigError(f"aggregator={c['aggregator']!r}: only the convolutional aggregator "
                               "(every released wav2vec/vq-wav2vec file) is supported")
-        if _as_bool(c["skip_connections_feat"]):
+        if as_bool(c["skip_connections_feat"]):
             raise ConfigError("skip_connections_feat=True is not supported (no released file uses it; its "
                               "residual stride depends on the padded batch length)")
         activation = str(c["activation"])
@@ -108,15 +80,15 @@ class Wav2VecConfig:
         if project not in ("none", "same", "new"):
             raise ConfigError(f"project_features={project!r}; expected none, same or new")
         return cls(
-            feature_layers=parse_layers(c["conv_feature_layers"], "conv_feature_layers"),
-            aggregator_layers=parse_layers(c["conv_aggregator_layers"], "conv_aggregator_layers"),
-            skip_connections_agg=_as_bool(c["skip_connections_agg"]), residual_scale=float(c["residual_scale"]),
-            log_compression=_as_bool(c["log_compression"]),
-            affine_group_norm=not _as_bool(c["non_affine_group_norm"]), conv_bias=not _as_bool(c["no_conv_bias"]),
-            agg_zero_pad=_as_bool(c["agg_zero_pad"]), activation=activation, project_features=project,
+            feature_layers=parse_conv_spec(c["conv_feature_layers"], "conv_feature_layers"),
+            aggregator_layers=parse_conv_spec(c["conv_aggregator_layers"], "conv_aggregator_layers"),
+            skip_connections_agg=as_bool(c["skip_connections_agg"]), residual_scale=float(c["residual_scale"]),
+            log_compression=as_bool(c["log_compression"]),
+            affine_group_norm=not as_bool(c["non_affine_group_norm"]), conv_bias=not as_bool(c["no_conv_bias"]),
+            agg_zero_pad=as_bool(c["agg_zero_pad"]), activation=activation, project_features=project,
             prediction_steps=int(c["prediction_steps"]), vq_type=vq_type, vq_vars=int(c["vq_vars"]),
             vq_groups=int(c["vq_groups"]), vq_dim=int(c["vq_dim"]), vq_depth=int(c["vq_depth"]),
-            combine_groups=_as_bool(c["combine_groups"]),
+            combine_groups=as_bool(c["combine_groups"]),
         )
 
 
@@ -212,17 +184,22 @@ class Aggregator(nn.Module):
         return states
 
 
+def _codeword_dim(cfg: Wav2VecConfig, dim: int) -> int:
+    """Size of one group's codeword: ``vq_dim`` (0: the input's ``dim``) split over ``vq_groups``."""
+    vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
+    if vq_dim % cfg.vq_groups:
+        raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
+    return vq_dim // cfg.vq_groups
+
+
 class GumbelQuantizer(nn.Module):
     """fairseq's ``GumbelVectorQuantizer`` at inference: argmax per group picks a codeword."""
 
     def __init__(self, cfg: Wav2VecConfig, dim: int) -> None:
         super().__init__()
-        vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
-        if vq_dim % cfg.vq_groups:
-            raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
         self.groups, self.num_vars, self.combine_groups = cfg.vq_groups, cfg.vq_vars, cfg.combine_groups
         num_groups = 1 if cfg.combine_groups else cfg.vq_groups
-        self.vars = nn.Parameter(torch.rand(1, num_groups * cfg.vq_vars, vq_dim // cfg.vq_groups))
+        self.vars = nn.Parameter(torch.rand(1, num_groups * cfg.vq_vars, _codeword_dim(cfg, dim)))
         if cfg.vq_depth > 1:
             inner = dim * 2
             blocks = [nn.Sequential(nn.Linear(dim if i == 0 else inner, inner), _activation(cfg.activation))
@@ -248,10 +225,7 @@ class KmeansQuantizer(nn.Module):
 
     def __init__(self, cfg: Wav2VecConfig, dim: int) -> None:
         super().__init__()
-        vq_dim = cfg.vq_dim if cfg.vq_dim > 0 else dim
-        if vq_dim % cfg.vq_groups:
-            raise ConfigError(f"vq_dim {vq_dim} is not divisible by vq_groups {cfg.vq_groups}")
-        self.groups, self.var_dim, self.combine_groups = cfg.vq_groups, vq_dim // cfg.vq_groups, cfg.combine_groups
+        self.groups, self.var_dim, self.combine_groups = cfg.vq_groups, _codeword_dim(cfg, dim), cfg.combine_groups
         self.embedding = nn.Parameter(0.01 * torch.randn(cfg.vq_vars, 1 if cfg.combine_groups else cfg.vq_groups, self.var_dim))
         self.projection = nn.Sequential(nn.Conv1d(dim, dim, 1, groups=cfg.vq_groups, bias=False),
                                         MaskedGroupNorm(cfg.vq_groups, dim))

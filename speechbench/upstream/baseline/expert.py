@@ -21,20 +21,17 @@ from typing import Any
 
 import torch
 import torchaudio
-import yaml
 from torchaudio.compliance import kaldi
 
+from speechbench.config_sections import load_config
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError, InputTooShortError, OptionError
 from speechbench.upstream.base import UpstreamBase, upstream_output
+from speechbench.upstream.options import as_bool
 
 FEATURES = ("fbank", "mfcc", "mel", "linear")
 DEFAULTS: dict[str, Any] = {"feature": "fbank", "num_mel_bins": 80, "num_ceps": 13, "delta": 0,
                             "cmvn": False, "dither": 0.0}
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
 
 
 class UpstreamExpert(UpstreamBase):
@@ -46,21 +43,20 @@ class UpstreamExpert(UpstreamBase):
         if options.get("feature") == "mfcc" and "num_mel_bins" not in options:
             config["num_mel_bins"] = 23
         if ckpt:
-            with open(ckpt, encoding="utf-8") as f:
-                config.update(yaml.safe_load(f) or {})
+            config.update(load_config(ckpt))
         config.update(options)
         unknown = sorted(set(config) - set(DEFAULTS))
         if unknown:
-            raise ValueError(f"baseline upstream: unknown options {unknown}; known: {sorted(DEFAULTS)}")
+            raise OptionError(f"baseline upstream: unknown options {unknown}; known: {sorted(DEFAULTS)}")
         if config["feature"] not in FEATURES:
-            raise ValueError(f"baseline upstream: feature '{config['feature']}' is not one of {FEATURES}")
+            raise ConfigError(f"baseline upstream: feature '{config['feature']}' is not one of {FEATURES}")
         config.update(num_mel_bins=int(config["num_mel_bins"]), num_ceps=int(config["num_ceps"]),
-                      delta=int(config["delta"]), cmvn=_as_bool(config["cmvn"]), dither=float(config["dither"]))
+                      delta=int(config["delta"]), cmvn=as_bool(config["cmvn"]), dither=float(config["dither"]))
         if config["delta"] not in (0, 1, 2):
-            raise ValueError("baseline upstream: delta must be 0, 1 or 2")
+            raise ConfigError("baseline upstream: delta must be 0, 1 or 2")
         self.config = config
         if config["feature"] == "mel":
-            self.transform = torchaudio.transforms.MelSpectrogram(16000, n_fft=400, hop_length=160,
+            self.transform = torchaudio.transforms.MelSpectrogram(SAMPLE_RATE, n_fft=400, hop_length=160,
                                                                   n_mels=config["num_mel_bins"])
         elif config["feature"] == "linear":
             self.transform = torchaudio.transforms.Spectrogram(n_fft=400, hop_length=160)
@@ -69,13 +65,11 @@ class UpstreamExpert(UpstreamBase):
         """``[T, D]`` features of one utterance."""
         c = self.config
         if c["feature"] in ("fbank", "mfcc"):
-            if len(wav) < 400:
-                raise ValueError(f"baseline upstream: utterance of {len(wav)} samples is shorter than one 25 ms window")
             if c["feature"] == "fbank":
-                x = kaldi.fbank(wav[None], num_mel_bins=c["num_mel_bins"], dither=c["dither"], sample_frequency=16000)
+                x = kaldi.fbank(wav[None], num_mel_bins=c["num_mel_bins"], dither=c["dither"], sample_frequency=SAMPLE_RATE)
             else:
                 x = kaldi.mfcc(wav[None], num_mel_bins=c["num_mel_bins"], num_ceps=c["num_ceps"],
-                               dither=c["dither"], sample_frequency=16000)
+                               dither=c["dither"], sample_frequency=SAMPLE_RATE)
         else:
             x = torch.log(self.transform(wav) + 1e-10).transpose(0, 1)
         if c["delta"]:
@@ -88,6 +82,11 @@ class UpstreamExpert(UpstreamBase):
         return x
 
     def forward(self, wavs: list[torch.Tensor]) -> dict:
+        need = 400 if self.config["feature"] in ("fbank", "mfcc") else 201  # a 25 ms window; the STFT's padding
+        short = [i for i, w in enumerate(wavs) if len(w) < need]
+        if short:
+            raise InputTooShortError(f"baseline upstream: utterance of {len(wavs[short[0]])} samples is shorter than "
+                                     f"{'one 25 ms window' if need == 400 else f'{need} samples'}", short)
         feats = [self._features(w) for w in wavs]
         lengths = torch.tensor([len(f) for f in feats], device=feats[0].device)
         padded = torch.nn.utils.rnn.pad_sequence(feats, batch_first=True)

@@ -26,6 +26,7 @@ import torch
 
 from speechbench.checkpoints import CheckpointError, load_checkpoint
 from speechbench.checkpoints.safe_load import check_state_dict
+from speechbench.errors import InputTooShortError, OptionError
 from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
 from speechbench.upstream.cpc.model import CPCConfig, CPCModel, ConfigError
 
@@ -61,7 +62,7 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"cpc upstream: unknown options {sorted(unused)}; it takes none")
+            raise OptionError(f"cpc upstream: unknown options {sorted(unused)}; it takes none")
         config, state = read_cpc_checkpoint(ckpt) if ckpt else ({}, None)
         try:
             cfg = CPCConfig.from_cpc_audio(config)
@@ -76,6 +77,7 @@ class UpstreamExpert(UpstreamBase):
         wav, lengths = pad_wavs(wavs)
         short = [i for i, n in enumerate(self.model.gEncoder.frame_counts(lengths).tolist()) if n < 1]
         if short:
-            raise ValueError(f"cpc: utterance(s) {short} are too short to give one frame (~{MIN_SAMPLES} samples)")
+            raise InputTooShortError(f"cpc: utterance(s) {short} are too short to give one frame "
+                                     f"(~{MIN_SAMPLES} samples)", short)
         encoded, context, frames = self.model(wav, lengths)
         return upstream_output([encoded, context], frames)

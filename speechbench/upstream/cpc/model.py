@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench import errors
+
 # CPC_audio's argparse defaults for the fields that shape the network.
 DEFAULTS: dict = {"hiddenEncoder": 256, "hiddenGar": 256, "arMode": "LSTM", "nLevelsGRU": 1,
                   "normMode": "layerNorm", "encoder_type": "cpc", "cpc_mode": None,
@@ -24,7 +26,7 @@ DEFAULTS: dict = {"hiddenEncoder": 256, "hiddenGar": 256, "arMode": "LSTM", "nLe
 CONV_LAYERS = ((10, 5, 3), (8, 4, 2), (4, 2, 1), (4, 2, 1), (4, 2, 1))  # kernel, stride, padding
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.ConfigError):
     """A CPC config we cannot build a network from."""
 
 

@@ -27,6 +27,7 @@ import torch
 
 from speechbench.checkpoints import CheckpointError, load_checkpoint
 from speechbench.checkpoints.safe_load import check_state_dict
+from speechbench.errors import OptionError
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
 from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.distilhubert.model import PredictionHeads, heads_state_dict
@@ -87,9 +88,9 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, predictions: bool | str = True, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"distilhubert upstream: unknown options {sorted(unused)}; known: predictions")
+            raise OptionError(f"distilhubert upstream: unknown options {sorted(unused)}; known: predictions")
         if str(predictions).lower() not in ("true", "false", "1", "0"):
-            raise TypeError(f"distilhubert upstream: predictions must be true or false, not '{predictions}'")
+            raise OptionError(f"distilhubert upstream: predictions must be true or false, not '{predictions}'")
         self.predictions = str(predictions).lower() in ("true", "1")
         if ckpt:
             self.model, self.heads, self.config = self._load(ckpt)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import torch
 
+from speechbench.errors import OptionError
 from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.hf import directory
 from speechbench.upstream.wav2vec2.expert import base_config
@@ -55,9 +56,9 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, normalize: bool | str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"hf upstream: unknown options {sorted(unused)}; known: normalize")
+            raise OptionError(f"hf upstream: unknown options {sorted(unused)}; known: normalize")
         if normalize is not None and str(normalize).lower() not in ("true", "false", "1", "0"):
-            raise TypeError(f"hf upstream: normalize must be true or false, not '{normalize}'")
+            raise OptionError(f"hf upstream: normalize must be true or false, not '{normalize}'")
         if ckpt:
             found = directory.locate(ckpt)
             self.model_type, self.config = directory.encoder_config(found.config_path)

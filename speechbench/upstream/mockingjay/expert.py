@@ -35,6 +35,8 @@ import torch
 from torch.nn.utils.rnn import pad_sequence
 
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError, InputTooShortError, OptionError
 from speechbench.upstream._modules.mel_frontend import FrontEndConfigError, build_frontend
 from speechbench.upstream._modules.transformer import (TransformerConfig, TransformerConfigError,
                                                        TransformerModel, stack_frames)
@@ -76,7 +78,7 @@ class MaskedReconstructionExpert(UpstreamBase):
         state = None
         if ckpt:
             if options:
-                raise TypeError(f"{self.NAME}: options {sorted(options)} cannot change the architecture of "
+                raise OptionError(f"{self.NAME}: options {sorted(options)} cannot change the architecture of "
                                 f"{ckpt}; drop them (they apply to randomly initialised models only)")
             official = read_official(ckpt)
             model_config, state, where = official.model_config, official.transformer, f"{ckpt}: "
@@ -87,7 +89,7 @@ class MaskedReconstructionExpert(UpstreamBase):
             self.config = TransformerConfig.from_dict(model_config["transformer"], where + "transformer config")
             self.sequence_length = int(model_config["task"].get("sequence_length", 0))
         except (FrontEndConfigError, TransformerConfigError) as err:
-            raise (CheckpointError if ckpt else ValueError)(f"{where}{err}") from None
+            raise (CheckpointError if ckpt else ConfigError)(f"{where}{err}") from None
         self.model_config = model_config
         self.model = TransformerModel(self.config, self.frontend.dim)
         self.downsample_rate = self.frontend.hop * self.config.downsample_rate
@@ -103,14 +105,14 @@ class MaskedReconstructionExpert(UpstreamBase):
         """The default MODEL config with size options (CLI strings or ints) applied."""
         unknown = sorted(set(options) - set(_SIZE_OPTIONS) - {"sequence_length"})
         if unknown:
-            raise TypeError(f"{cls.NAME}: unknown options {unknown}; known: "
+            raise OptionError(f"{cls.NAME}: unknown options {unknown}; known: "
                             f"{', '.join(sorted([*_SIZE_OPTIONS, 'sequence_length']))}")
         config = copy.deepcopy(cls.DEFAULT_MODEL_CONFIG)
         for option, value in options.items():
             try:
                 number = int(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{cls.NAME}: option {option}={value!r} must be an integer") from None
+                raise ConfigError(f"{cls.NAME}: option {option}={value!r} must be an integer") from None
             if option == "sequence_length":
                 config["task"]["sequence_length"] = number
             else:
@@ -127,8 +129,8 @@ class MaskedReconstructionExpert(UpstreamBase):
                 raise ValueError(f"{self.NAME}: wav {i} has shape {tuple(wav.shape)}; upstreams take 1-D mono wavs")
             need = self.frontend.min_samples + (self.config.downsample_rate - 1) * self.frontend.hop
             if len(wav) < need:
-                raise ValueError(f"{self.NAME}: wav {i} has {len(wav)} samples; this model needs at least {need} "
-                                 f"({need / 16000 * 1000:.1f} ms at 16 kHz)")
+                raise InputTooShortError(f"{self.NAME}: wav {i} has {len(wav)} samples; this model needs at least "
+                                         f"{need} ({need / SAMPLE_RATE * 1000:.1f} ms at 16 kHz)", [i])
             out.append(stack_frames(self.frontend(wav.float()), self.config.downsample_rate))
         return out
 

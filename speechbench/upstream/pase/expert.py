@@ -26,6 +26,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from speechbench.checkpoints import CheckpointError, load_checkpoint
 from speechbench.checkpoints.safe_load import check_state_dict
+from speechbench.errors import InputTooShortError, OptionError
 from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.pase.model import ConfigError, PaseConfig, PaseEncoder
 
@@ -40,11 +41,11 @@ def find_config(ckpt: str, model_config: str | None) -> str:
     """The ``.cfg`` to build from: the given one, else the only one beside the checkpoint."""
     if model_config:
         if not os.path.isfile(model_config):
-            raise FileNotFoundError(f"PASE model_config not found: {model_config}")
+            raise ConfigError(f"PASE model_config not found: {model_config}")
         return model_config
     found = sorted(glob.glob(os.path.join(os.path.dirname(os.path.abspath(ckpt)), "*.cfg")))
     if len(found) != 1:
-        raise ValueError(f"pase: pass the encoder config with --upstream_options model_config=PATH/PASE+.cfg "
+        raise ConfigError(f"pase: pass the encoder config with --upstream_options model_config=PATH/PASE+.cfg "
                          f"({len(found)} .cfg files next to {ckpt})")
     return found[0]
 
@@ -76,7 +77,7 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, model_config: str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"pase upstream: unknown options {sorted(unused)}; known: model_config")
+            raise OptionError(f"pase upstream: unknown options {sorted(unused)}; known: model_config")
         if ckpt:
             cfg = read_config(find_config(ckpt, model_config))
         elif model_config:
@@ -94,10 +95,12 @@ class UpstreamExpert(UpstreamBase):
         for i, w in enumerate(wavs):
             if w.dim() != 1:
                 raise ValueError(f"wav {i} has shape {tuple(w.shape)}; upstreams take 1-D mono waveforms")
-        try:
-            per_utt = [self.model(w) for w in wavs]
-        except ValueError as err:
-            raise ValueError(f"pase: an utterance is too short ({err})") from None
+        per_utt = []
+        for i, w in enumerate(wavs):
+            try:
+                per_utt.append(self.model(w))
+            except ValueError as err:
+                raise InputTooShortError(f"pase: an utterance is too short ({err})", [i]) from None
         lengths = torch.tensor([states[0].shape[0] for states in per_utt], device=wavs[0].device)
         hidden = [pad_sequence([states[layer] for states in per_utt], batch_first=True)
                   for layer in range(len(per_utt[0]))]

@@ -17,11 +17,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench import errors
 from speechbench.upstream._modules.qrnn import QRNN
 from speechbench.upstream._modules.sincnet import SincConv
 
 
-class ConfigError(ValueError):
+class ConfigError(errors.ConfigError):
     """A PASE config we cannot build."""
 
 

@@ -18,6 +18,9 @@ import torch
 
 from speechbench.checkpoints import CheckpointError
 from speechbench.checkpoints.safe_load import check_state_dict
+from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import InputTooShortError, OptionError
+from speechbench.upstream._modules.conv_spec import ConvSpecError
 from speechbench.upstream._modules.fairseq_checkpoint import read_fairseq_checkpoint
 from speechbench.upstream._modules.wav2vec1 import ConfigError, Wav2VecConfig, Wav2VecModel
 from speechbench.upstream.base import UpstreamBase, pad_wavs, upstream_output
@@ -42,7 +45,7 @@ def load_wav2vec(ckpt: str, quantised: bool, name: str) -> tuple[Wav2VecConfig, 
                               f"weights); use the upstream made for it (e.g. -u wav2vec2 or -u hubert)")
     try:
         cfg = Wav2VecConfig.from_fairseq(model_cfg)
-    except ConfigError as err:
+    except (ConfigError, ConvSpecError) as err:
         raise CheckpointError(f"{ckpt}: {err}") from None
     if quantised and cfg.vq_type == "none":
         raise CheckpointError(f"{ckpt}: a wav2vec model without a quantiser (vq_type none); use -u wav2vec")
@@ -59,7 +62,7 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"{self.name} upstream: unknown options {sorted(unused)}; it takes none")
+            raise OptionError(f"{self.name} upstream: unknown options {sorted(unused)}; it takes none")
         if ckpt:
             cfg, state = load_wav2vec(ckpt, self.quantised, self.name)
         else:
@@ -78,8 +81,8 @@ class UpstreamExpert(UpstreamBase):
         need = self.model.min_samples()
         short = [i for i, n in enumerate(lengths.tolist()) if n < need]
         if short:
-            raise ValueError(f"{self.name}: utterance(s) {short} are shorter than {need} samples "
-                             f"({need / 16000:.3f} s), the model's receptive field")
+            raise InputTooShortError(f"{self.name}: utterance(s) {short} are shorter than {need} samples "
+                                     f"({need / SAMPLE_RATE:.3f} s), the model's receptive field", short)
         out = self.model(wav, lengths)
         extra = {}
         if self.quantised:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from speechbench.checkpoints import CheckpointError
+from speechbench.errors import OptionError
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint, read_fairseq_checkpoint
 from speechbench.upstream.base import UpstreamBase, upstream_output
 from speechbench.upstream.wav2vec2.model import (
@@ -51,7 +52,7 @@ class UpstreamExpert(UpstreamBase):
     def __init__(self, ckpt: str | None = None, **unused: object) -> None:
         super().__init__()
         if unused:
-            raise TypeError(f"{self.family} upstream: unknown options {sorted(unused)}; it takes none")
+            raise OptionError(f"{self.family} upstream: unknown options {sorted(unused)}; it takes none")
         if ckpt:
             self.model, self.config = load_encoder(self.read_checkpoint(ckpt))
             if self.config.family != self.family:

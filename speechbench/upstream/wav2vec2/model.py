@@ -23,7 +23,6 @@ included for pre-LN models), and (b) an utterance's features never depend on its
 """
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,8 @@ import torchaudio
 from torch import nn
 
 from speechbench.checkpoints.safe_load import CheckpointError, check_state_dict
+from speechbench.errors import InputTooShortError
+from speechbench.upstream._modules.conv_spec import ConvSpecError, parse_conv_spec
 from speechbench.upstream._modules.fairseq_checkpoint import FairseqCheckpoint
 from speechbench.upstream._modules.relative_attention import RelativePositionSelfAttention
 from speechbench.upstream._modules.stacked_pos_conv import StackedPositionalConv
@@ -51,38 +52,11 @@ _DROPPED_PREFIXES = ("quantizer.", "input_quantizer.", "project_q.", "project_in
 
 
 def parse_conv_layers(spec: Any) -> list[tuple[int, int, int]]:
-    """Evaluate fairseq's ``conv_feature_layers`` string (a list expression) without ``eval``.
-
-    Only int/list/tuple literals combined with ``+`` and ``*`` (repeat counts <= 100) are accepted.
-    """
-    if isinstance(spec, list):
-        return [tuple(int(v) for v in layer) for layer in spec]
-
-    def ev(node: ast.AST) -> Any:
-        if isinstance(node, ast.Expression):
-            return ev(node.body)
-        if isinstance(node, ast.Constant) and isinstance(node.value, int):
-            return node.value
-        if isinstance(node, (ast.List, ast.Tuple)):
-            items = [ev(e) for e in node.elts]
-            return items if isinstance(node, ast.List) else tuple(items)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mult)):
-            left, right = ev(node.left), ev(node.right)
-            if isinstance(node.op, ast.Add):
-                return left + right
-            if not any(isinstance(v, int) and 0 <= v <= 100 for v in (left, right)):
-                raise ValueError("repeat counts must be integers up to 100")
-            return left * right
-        raise ValueError(f"unsupported element {ast.dump(node)[:60]}")
-
+    """A checkpoint's ``conv_feature_layers`` (see :mod:`speechbench.upstream._modules.conv_spec`)."""
     try:
-        layers = ev(ast.parse(str(spec), mode="eval"))
-        out = [tuple(int(v) for v in layer) for layer in layers]
-        if not out or any(len(layer) != 3 for layer in out):
-            raise ValueError("expected a list of (dim, kernel, stride)")
-        return out
-    except (SyntaxError, ValueError, TypeError) as err:
-        raise CheckpointError(f"conv_feature_layers '{spec}' is not a list of (dim, kernel, stride): {err}") from None
+        return parse_conv_spec(spec, "conv_feature_layers")
+    except ConvSpecError as err:
+        raise CheckpointError(str(err)) from None
 
 
 @dataclass(frozen=True)
@@ -133,10 +107,11 @@ class EncoderConfig:
 def check_inputs(wavs: list[torch.Tensor], cfg: EncoderConfig, name: str) -> None:
     """The shared input checks, and at least one frame's worth of samples per utterance."""
     pad_wavs(wavs)
-    short = [f"wav {i} ({len(w)} samples)" for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
+    short = [i for i, w in enumerate(wavs) if len(w) < cfg.min_samples]
     if short:
-        raise ValueError(f"{name} needs at least {cfg.min_samples} samples per utterance "
-                         f"(one frame); too short: {', '.join(short[:5])}")
+        listed = ", ".join(f"wav {i} ({len(wavs[i])} samples)" for i in short[:5])
+        raise InputTooShortError(f"{name} needs at least {cfg.min_samples} samples per utterance "
+                                 f"(one frame); too short: {listed}", short)
 
 
 def _model_and_task(ckpt: FairseqCheckpoint) -> tuple[str, bool, dict, dict]:

@@ -6,7 +6,7 @@ VoxCeleb1), the data stage moves a few whole training speakers into a dev dir an
 generates a balanced trial list over them, so the best checkpoint is chosen on speakers
 the head never trained on, and never on the test trials.
 
-    python -m speechbench.downstream.asv.trials --train SRC --out-train DIR --out-dev DIR \
+    python -m speechbench.data.trials --train SRC --out-train DIR --out-dev DIR \
         [--dev-speakers 4] [--seed 0]
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from speechbench.data.kaldi_dir import DataDir, DataDirError, c_sorted
-from speechbench.utils_io import atomic_open
+from speechbench.utils_io import atomic_open, read_fields
 
 LABELS = {"target": 1, "nontarget": 0}
 
@@ -31,17 +31,12 @@ def read_trials(path: str, utts: set[str] | None = None) -> list[Trial]:
         raise DataDirError(f"{path} not found: speaker verification scores the trials listed there "
                            f"(`utt1 utt2 target|nontarget` lines); write it in the data stage")
     trials = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != 3 or fields[2] not in LABELS:
-                raise DataDirError(f"{path}:{lineno}: expected `utt1 utt2 target|nontarget`, got '{line.strip()}'")
-            for utt in fields[:2]:
-                if utts is not None and utt not in utts:
-                    raise DataDirError(f"{path}:{lineno}: utterance '{utt}' is not in {os.path.dirname(path)}/wav.scp")
-            trials.append((fields[0], fields[1], LABELS[fields[2]]))
+    for lineno, fields in read_fields(path, 3, "`utt1 utt2 target|nontarget`", DataDirError,
+                                      valid=lambda f: f[2] in LABELS):
+        for utt in fields[:2]:
+            if utts is not None and utt not in utts:
+                raise DataDirError(f"{path}:{lineno}: utterance '{utt}' is not in {os.path.dirname(path)}/wav.scp")
+        trials.append((fields[0], fields[1], LABELS[fields[2]]))
     if not trials:
         raise DataDirError(f"{path} is empty: list at least one target and one nontarget trial")
     return trials

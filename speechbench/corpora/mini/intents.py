@@ -1,10 +1,10 @@
-"""The mini corpus's slot values (its command set), for ``datarc.classes``.
+"""The mini corpus's slot values (its command set), for the intent task's ``datarc.classes``.
 
 The tiny corpus has fewer training utterances than intents, so dev/test hold values train
 never shows; the corpus's own command set fixes each slot's classes instead (such
 utterances are then scored as errors rather than refused).
 
-    python -m speechbench.downstream.intent.prepare_mini --out data/classes.yaml
+    python -m speechbench.corpora.mini.intents --out data/classes.yaml
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def mini_classes() -> dict[str, list[str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m speechbench.downstream.intent.prepare_mini",
+    p = argparse.ArgumentParser(prog="python -m speechbench.corpora.mini.intents",
                                 description=__doc__.split("\n\n")[0])
     p.add_argument("--out", required=True, help="YAML file to write (slot -> values)")
     a = p.parse_args(argv)

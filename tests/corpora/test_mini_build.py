@@ -20,7 +20,6 @@ from speechbench.corpora.mini import build
 from speechbench.corpora.mini.build import chunks, run_forked
 from speechbench.corpora.mini.render import make_babble, render_chunk
 from speechbench.corpora.mini.timing import compute_timings, join_words
-from speechbench.data.kaldi_dir import read_kv
 
 
 def _tree_hash(corpus: str) -> str:

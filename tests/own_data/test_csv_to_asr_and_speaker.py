@@ -3,7 +3,6 @@ train and score on with no code change (audio in another rate and format: flac a
 import json
 import os
 
-import numpy as np
 import pytest
 import soundfile as sf
 

@@ -5,7 +5,7 @@ import os
 import torch
 import yaml
 
-from testutil import REPO, run_cli
+from testutil import run_cli
 
 SHORT = "config.runner.total_steps=6,,config.runner.eval_step=6,,config.runner.save_step=6,,config.runner.log_step=3"
 

@@ -165,11 +165,13 @@ sb_stage_extract() {
   local n=$1 set
   [ "$use_cache" = true ] || return 0
   sb_upstream_args
+  local -a runner=(--cmd "$extract_cmd")
+  if [ "$nj" -eq 1 ] && [ "$cmd_backend" = local ]; then runner=(); fi  # one local job: run it in-process
   if stage_begin "$n" "extract $(sb_upstream_tag) features (layers $layers)" "$data"/* "${upstream_args[@]}" \
       "layers=$layers" "nj=$nj"; then
     for set in $sets; do
       python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "$data/$set" \
-        --out "dump/$data_tag/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" --cmd "$extract_cmd" --num-threads 1
+        --out "dump/$data_tag/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" "${runner[@]}" --num-threads 1
     done
     stage_done "$n"
   fi

@@ -10,6 +10,8 @@ import sys
 import tempfile
 from typing import Callable, Iterator
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,6 +30,18 @@ def one_error_line(capsys, main: Callable[[list[str]], int], args: list[str]) ->
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err[-2000:]
     return lines[0]
+
+
+def assert_bug_propagates(monkeypatch, main: Callable[[list[str]], int], target: object, name: str,
+                          args: list[str]) -> None:
+    """Make ``target.name`` fail as a bug would (ZeroDivisionError): ``main(args)`` must let it
+    through with its traceback, not print it as a user error."""
+    def bug(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setattr(target, name, bug)
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        main(args)
 
 
 def dev_improves(expert, logged: dict[str, float], best: float | None) -> bool:

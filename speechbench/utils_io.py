@@ -44,16 +44,19 @@ def read_fields(path: str | os.PathLike, count: int, expected: str, error: type[
 
     A line without ``count`` fields (or one ``valid`` rejects) raises ``error`` naming
     ``path:line``, the ``expected`` form (e.g. ``"`utt label`"``) and the line as found,
-    so every list file reports a bad line the same way.
+    so every list file reports a bad line the same way; so does a file that is not UTF-8 text.
     """
-    with open(path, encoding="utf-8", **open_kwargs) as f:
-        for lineno, line in enumerate(f, 1):
-            fields = line.split()
-            if not fields:
-                continue
-            if len(fields) != count or (valid is not None and not valid(fields)):
-                raise error(f"{os.fspath(path)}:{lineno}: expected {expected}, got '{line.strip()}'")
-            yield lineno, fields
+    try:
+        with open(path, encoding="utf-8", **open_kwargs) as f:
+            for lineno, line in enumerate(f, 1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != count or (valid is not None and not valid(fields)):
+                    raise error(f"{os.fspath(path)}:{lineno}: expected {expected}, got '{line.strip()}'")
+                yield lineno, fields
+    except UnicodeDecodeError as e:
+        raise error(f"{os.fspath(path)} is not UTF-8 text ({e.reason}): expected {expected} lines") from None
 
 
 def human_bytes(n: float) -> str:

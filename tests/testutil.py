@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Iterator
+from typing import Callable, Iterator
+
+import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,6 +20,28 @@ def run_cli(args: list[str], cwd: str, timeout: float = 300, env: dict | None = 
     full_env = {**os.environ, "PYTHONPATH": REPO, "OMP_NUM_THREADS": "1", **(env or {})}
     return subprocess.run([sys.executable, os.path.join(REPO, "run_benchmark.py"), *args], cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+def one_error_line(capsys, main: Callable[[list[str]], int], args: list[str]) -> str:
+    """Run a command line in this process: it must exit 2 with exactly one ``error:`` line and no
+    traceback (a user error, not a bug). Returns the line."""
+    rc = main(args)
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err[-2000:]
+    return lines[0]
+
+
+def assert_bug_propagates(monkeypatch, main: Callable[[list[str]], int], target: object, name: str,
+                          args: list[str]) -> None:
+    """Make ``target.name`` fail as a bug would (ZeroDivisionError): ``main(args)`` must let it
+    through with its traceback, not print it as a user error."""
+    def bug(*_args, **_kwargs):
+        raise ZeroDivisionError("a bug, not a user error")
+
+    monkeypatch.setattr(target, name, bug)
+    with pytest.raises(ZeroDivisionError, match="a bug"):
+        main(args)
 
 
 def dev_improves(expert, logged: dict[str, float], best: float | None) -> bool:

@@ -22,6 +22,7 @@ import os
 import sys
 from typing import Mapping, Sequence
 
+from speechbench.corpora.cli import run_prep
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import write_dir_files
@@ -39,26 +40,29 @@ def read_split(db: str, csv_path: str) -> dict[str, dict[str, str]]:
     """``file name -> {wav, spk, text, intent}`` of one CSV; every problem names the file and line."""
     if not os.path.isfile(csv_path):
         raise CorpusError(f"{csv_path} not found (is --db the fluent_speech_commands_dataset directory?)")
-    with open(csv_path, encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        absent = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-        if absent:
-            raise CorpusError(f"{csv_path}: column(s) {absent} not found; the header should be "
-                              f"',{','.join(COLUMNS)}'")
-        out: dict[str, dict[str, str]] = {}
-        for row in reader:
-            empty = [c for c in COLUMNS if not (row[c] or "").strip()]
-            if empty:
-                raise CorpusError(f"{csv_path}:{reader.line_num}: empty value in column(s) {empty}")
-            spk = _value(row["speakerId"])
-            utt = f"{spk}-{os.path.splitext(os.path.basename(row['path']))[0]}"
-            wav = os.path.abspath(os.path.join(db, row["path"]))
-            if not os.path.isfile(wav):
-                raise CorpusError(f"{csv_path}:{reader.line_num}: audio not found: {wav}")
-            if utt in out:
-                raise CorpusError(f"{csv_path}:{reader.line_num}: utterance '{utt}' appears twice")
-            out[utt] = {"wav": wav, "spk": spk, "text": " ".join(row["transcription"].lower().split()),
-                        "intent": " ".join(_value(row[c]) for c in ("action", "object", "location"))}
+    try:
+        with open(csv_path, encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            absent = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if absent:
+                raise CorpusError(f"{csv_path}: column(s) {absent} not found; the header should be "
+                                  f"',{','.join(COLUMNS)}'")
+            out: dict[str, dict[str, str]] = {}
+            for row in reader:
+                empty = [c for c in COLUMNS if not (row[c] or "").strip()]
+                if empty:
+                    raise CorpusError(f"{csv_path}:{reader.line_num}: empty value in column(s) {empty}")
+                spk = _value(row["speakerId"])
+                utt = f"{spk}-{os.path.splitext(os.path.basename(row['path']))[0]}"
+                wav = os.path.abspath(os.path.join(db, row["path"]))
+                if not os.path.isfile(wav):
+                    raise CorpusError(f"{csv_path}:{reader.line_num}: audio not found: {wav}")
+                if utt in out:
+                    raise CorpusError(f"{csv_path}:{reader.line_num}: utterance '{utt}' appears twice")
+                out[utt] = {"wav": wav, "spk": spk, "text": " ".join(row["transcription"].lower().split()),
+                            "intent": " ".join(_value(row[c]) for c in ("action", "object", "location"))}
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"{csv_path} is not UTF-8 text ({e.reason}): expected the dataset's CSV") from None
     if not out:
         raise CorpusError(f"{csv_path}: no rows")
     return out
@@ -86,13 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--db", required=True, help="the fluent_speech_commands_dataset directory")
     p.add_argument("--out", required=True, help="parent of the train/dev/test data dirs (e.g. data)")
     a = p.parse_args(argv)
-    try:
-        counts = prepare_fluent_commands(a.db, a.out)
-    except ValueError as e:  # CorpusError, DataDirError, AudioError
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))
-    return 0
+    return run_prep(lambda: prepare_fluent_commands(a.db, a.out), "utterances")
 
 
 if __name__ == "__main__":

@@ -23,9 +23,11 @@ import re
 import sys
 from typing import Sequence
 
+from speechbench.corpora.cli import run_prep
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import ConfigError
 
 LABELS = {"neu": "neu", "hap": "hap", "exc": "hap", "ang": "ang", "sad": "sad"}
 SUMMARY = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\S+)\s+\[")
@@ -103,20 +105,22 @@ def prepare_iemocap(db: str, out_dir: str, sessions: Sequence[int] = SESSIONS) -
     return counts
 
 
+def parse_sessions(text: str) -> list[int]:
+    """``--sessions 1,2,3`` -> [1, 2, 3]; anything else is a :class:`ConfigError` naming the option."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ConfigError(f"--sessions '{text}': expected comma-separated session numbers from "
+                          f"{SESSIONS[0]} to {SESSIONS[-1]}, e.g. --sessions 1,2,3") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m speechbench.corpora.iemocap", description=__doc__.split("\n\n")[0])
     p.add_argument("--db", required=True, help="the IEMOCAP_full_release directory")
     p.add_argument("--out", required=True, help="parent of the session{n} data dirs (e.g. data)")
     p.add_argument("--sessions", default="1,2,3,4,5", help="comma-separated session numbers")
     a = p.parse_args(argv)
-    try:
-        sessions = [int(s) for s in a.sessions.split(",") if s.strip()]
-        counts = prepare_iemocap(a.db, a.out, sessions)
-    except ValueError as e:  # CorpusError, DataDirError, AudioError, a bad --sessions
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(", ".join(f"{name}: {n} utterances" for name, n in counts.items()))
-    return 0
+    return run_prep(lambda: prepare_iemocap(a.db, a.out, parse_sessions(a.sessions)), "utterances")
 
 
 if __name__ == "__main__":

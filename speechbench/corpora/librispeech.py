@@ -44,6 +44,7 @@ from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import c_sorted, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import fix_data_dir
+from speechbench.errors import run_command
 
 SUBSETS = ("train-clean-100", "train-clean-360", "train-other-500", "dev-clean", "dev-other", "test-clean",
            "test-other")
@@ -299,15 +300,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-stress", action="store_true", help="strip stress digits from phones (AH0 -> AH)")
     p.add_argument("--alignments", default=None, help="MFA TextGrid dir -> ali.ark/ali.scp/phones.txt")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         counts = prepare_librispeech(a.db, a.out, a.sets.split(","), a.names.split(",") if a.names else None,
                                      lexicon=a.lexicon, stress=not a.no_stress, alignments=a.alignments)
-    except CorpusError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for name, n in counts.items():
-        print(f"{os.path.join(a.out, name)}: {n} utterances")
-    return 0
+        for name, n in counts.items():
+            print(f"{os.path.join(a.out, name)}: {n} utterances")
+    return run_command(body)
 
 
 if __name__ == "__main__":

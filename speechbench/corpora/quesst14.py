@@ -28,6 +28,7 @@ from typing import Sequence
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import run_command
 from speechbench.utils_io import atomic_open, read_fields
 
 SPLITS = ("dev", "eval")
@@ -117,13 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output parent of docs/, queries_dev/, queries_eval/")
     p.add_argument("--languages", default="nnenglish", help="comma-separated language keys (SUPERB: nnenglish)")
     args = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         counts = prepare_quesst14(args.db, args.out, [x for x in args.languages.split(",") if x])
-    except (CorpusError, OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(" ".join(f"{k}={v}" for k, v in counts.items()))
-    return 0
+        print(" ".join(f"{k}={v}" for k, v in counts.items()))
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from typing import Sequence
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import spk2utt_from_utt2spk, write_kv
+from speechbench.errors import run_command
 
 COLUMNS = ("hash", "utterance", "start", "end")
 
@@ -43,7 +44,7 @@ def read_squad_questions(path: str) -> dict[str, tuple[str, str]]:
     with open(_need_file(path, "the SQuAD v1.1 JSON of the split"), encoding="utf-8") as f:
         try:
             squad = json.load(f)
-        except json.JSONDecodeError as e:
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise CorpusError(f"{path} is not valid JSON ({e})") from None
     out = {}
     try:
@@ -125,14 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--splits", default="train,dev", help="comma-separated split names")
     p.add_argument("--ext", default="wav", help="passage audio extension (wav, flac, mp3 if libsndfile reads it)")
     args = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         counts = prepare_spoken_squad(args.db, args.out, [s for s in args.splits.split(",") if s], ext=args.ext)
-    except (CorpusError, OSError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for split, c in counts.items():
-        print(f"{split}: {c['kept']} questions ({c['dropped']} dropped)")
-    return 0
+        for split, c in counts.items():
+            print(f"{split}: {c['kept']} questions ({c['dropped']} dropped)")
+    return run_command(body)
 
 
 if __name__ == "__main__":

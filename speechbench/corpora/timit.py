@@ -39,6 +39,7 @@ import soundfile
 
 from speechbench.corpora.errors import CorpusError
 from speechbench.data.kaldi_dir import c_sorted, spk2utt_from_utt2spk, write_kv
+from speechbench.errors import run_command
 from speechbench.utils_io import atomic_open, read_fields
 
 SAMPLE_RATE = 16000
@@ -251,14 +252,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--db", required=True, help="the TIMIT directory (holding TRAIN/ and TEST/) or its parent")
     p.add_argument("--out", required=True, help="output root; writes OUT/train, OUT/dev, OUT/test")
     a = p.parse_args(argv)
-    try:
-        counts = prepare_timit(a.db, a.out)
-    except CorpusError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    for name, n in counts.items():
-        print(f"{os.path.join(a.out, name)}: {n} utterances")
-    return 0
+
+    def body() -> None:
+        for name, n in prepare_timit(a.db, a.out).items():
+            print(f"{os.path.join(a.out, name)}: {n} utterances")
+    return run_command(body)
 
 
 if __name__ == "__main__":

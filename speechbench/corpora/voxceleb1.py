@@ -33,9 +33,10 @@ import sys
 from typing import Iterable, Sequence
 
 from speechbench.corpora.errors import CorpusError
-from speechbench.data.audio import AudioError, compute_utt2dur
+from speechbench.data.audio import compute_utt2dur
 from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
 from speechbench.data.trials import Trial, hold_out_speakers, write_trials
+from speechbench.errors import run_command
 from speechbench.utils_io import read_fields
 
 WAV_ROOTS = ("wav", "dev/wav", "test/wav", "vox1_dev_wav/wav", "vox1_test_wav/wav")
@@ -211,13 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "from elsewhere)")
     p.add_argument("--seed", type=int, default=0, help="asv: seed of the dev speakers and their trials")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         counts = prepare_voxceleb1(a.db, a.out, a.task, a.trials, None if a.no_split else a.dev_speakers, a.seed)
-    except (CorpusError, DataDirError, AudioError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(" ".join(f"{name}={n}" for name, n in counts.items()))
-    return 0
+        print(" ".join(f"{name}={n}" for name, n in counts.items()))
+    return run_command(body)
 
 
 if __name__ == "__main__":

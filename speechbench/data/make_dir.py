@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 from speechbench.data.audio import AudioError, compute_utt2dur
 from speechbench.data.kaldi_dir import DataDirError, spk2utt_from_utt2spk, write_kv
 from speechbench.data.validate import check_data_dir
-from speechbench.errors import DataError
+from speechbench.errors import DataError, run_command
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 10
@@ -191,14 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--id-col", help="column with utterance ids (default: audio file name)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
+
+    def body() -> None:
         n = make_data_dir(args.csv, args.audio_root, args.out, args.path_col, args.text_col,
                           args.speaker_col, _parse_label_cols(args.label_col), args.id_col)
-    except MakeDirError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {n} utterances to {args.out}")
-    return 0
+        print(f"wrote {n} utterances to {args.out}")
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from speechbench.data.kaldi_dir import DataDir, DataDirError, c_sorted
+from speechbench.errors import run_command
 from speechbench.utils_io import atomic_open, read_fields
 
 LABELS = {"target": 1, "nontarget": 0}
@@ -56,8 +57,8 @@ def make_trials(utt2spk: dict[str, str], seed: int = 0, per_utterance: int = 3) 
     for utt in c_sorted(utt2spk):
         by_speaker.setdefault(utt2spk[utt], []).append(utt)
     if len(by_speaker) < 2 or all(len(u) < 2 for u in by_speaker.values()):
-        raise ValueError(f"trials need 2+ speakers and a speaker with 2+ utterances; got {len(by_speaker)} speakers "
-                         f"and {len(utt2spk)} utterances")
+        raise DataDirError(f"trials need 2+ speakers and a speaker with 2+ utterances; got {len(by_speaker)} speakers "
+                           f"and {len(utt2spk)} utterances")
     rng = np.random.default_rng(seed)
     everyone = c_sorted(utt2spk)
     seen: set[tuple[str, str]] = set()
@@ -119,13 +120,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="target and nontarget trials per dev utterance (default 3 each)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         speakers = hold_out_speakers(a.train, a.out_train, a.out_dev, a.dev_speakers, a.seed, a.per_utterance)
-    except (DataDirError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"dev speakers ({len(speakers)}): {' '.join(speakers)} -> {a.out_dev}")
-    return 0
+        print(f"dev speakers ({len(speakers)}): {' '.join(speakers)} -> {a.out_dev}")
+    return run_command(body)
 
 
 if __name__ == "__main__":

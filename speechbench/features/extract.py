@@ -30,14 +30,11 @@ import numpy as np
 import torch
 
 from speechbench import registry
-from speechbench.checkpoints.safe_load import CheckpointError
 from speechbench.contracts import SAMPLE_RATE
-from speechbench.data.audio import AudioError, AudioReader
-from speechbench.data.kaldi_dir import DataDirError, read_kv, write_kv
-from speechbench.errors import SpeechbenchError
-from speechbench.features.layers import (LayerSelectionError, best_layers, newest_checkpoint,
-                                         parse_layer_list, resolve_layers)
-from speechbench.hub import HubError
+from speechbench.data.audio import AudioReader
+from speechbench.data.kaldi_dir import read_kv, write_kv
+from speechbench.errors import SpeechbenchError, run_command
+from speechbench.features.layers import best_layers, newest_checkpoint, parse_layer_list, resolve_layers
 from speechbench.utils_io import atomic_open, human_bytes
 
 DTYPES = {"float16": np.float16, "float32": np.float32}
@@ -323,7 +320,13 @@ def _run_through(cmd: str, cfg: ExtractConfig, argv: list[str]) -> None:
         job_args.append(arg)
     command = [*shlex.split(cmd), f"JOB=1:{cfg.nj}", os.path.join(cfg.out, "log", "extract.JOB.log"),
                sys.executable, "-m", "speechbench.features.extract", *job_args, "--job", "JOB"]
-    if subprocess.run(command).returncode != 0:
+    try:
+        failed = subprocess.run(command).returncode != 0
+    except (FileNotFoundError, PermissionError) as e:
+        raise ExtractError(f"--cmd '{cmd}': cannot run '{command[0]}' ({e.strerror}); give a job runner that "
+                           f"exists, e.g. --cmd egs/utils/run_jobs.sh or a Slurm wrapper, or leave --cmd out "
+                           f"to run the jobs in this process") from None
+    if failed:
         raise ExtractError(f"extraction jobs failed (logs in {cfg.out}/log); rerun to redo only the failed jobs")
 
 
@@ -366,14 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.num_threads > 0:
         torch.set_num_threads(args.num_threads)
-    try:
-        cfg = config_from_args(args)
-        extract(cfg, job=args.job, cmd=args.cmd, argv=argv)
-    except (ExtractError, LayerSelectionError, AudioError, DataDirError, CheckpointError, HubError,
-            registry.UnknownExpertError, ValueError) as e:
-        print(f"extract: error: {e}", file=sys.stderr)
-        return 1
-    return 0
+
+    def body() -> None:
+        extract(config_from_args(args), job=args.job, cmd=args.cmd, argv=argv)
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 
 from speechbench.hub import cache
 from speechbench.hub.catalog import (CATALOG_FILE, ReleasedFile, ReleasedModel, has_weights, released_models,
                                      upstreams_with_models)
 from speechbench.hub.errors import HubError
 from speechbench.hub.fetch import MIRROR_ENV, OFFLINE_ENV
-from speechbench.errors import SpeechbenchError
+from speechbench.errors import run_command
 from speechbench.utils_io import human_bytes
 
 
@@ -82,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                                        f"tries URL/<upstream>/<name>/<file> first; ${OFFLINE_ENV}=1 never downloads.")
     p.add_argument("upstream", nargs="?", help="show this upstream's models in full")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         if a.upstream:
             from speechbench import registry
             if a.upstream not in registry.available("upstream"):
@@ -92,7 +92,4 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(summary_lines(upstreams_with_models())))
             print(f"\nsize ?: not published, known once cached. Use: run_benchmark.py -u UPSTREAM -k NAME "
                   f"(fetched into {cache.cache_root()}); `speechbench models UPSTREAM` for URLs, licenses and papers.")
-    except SpeechbenchError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(body)

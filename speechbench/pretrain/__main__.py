@@ -10,6 +10,7 @@ import sys
 
 import torch
 
+from speechbench.errors import ConfigError, run_command
 from speechbench.pretrain.loop import LoopConfig, load_config, pretrain
 from speechbench.pretrain.objective import available, default_config_path
 
@@ -35,8 +36,8 @@ def get_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = get_parser().parse_args(argv)
+def run(args: argparse.Namespace) -> None:
+    """Merge the command line over the config file and pretrain."""
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     config = load_config(args.config or default_config_path(args.upstream))
@@ -44,14 +45,13 @@ def main(argv: list[str] | None = None) -> int:
                  if v is not None and k in {f for f in LoopConfig.__dataclass_fields__}}
     config["pretrain"] = {**(config.get("pretrain") or {}), **overrides}
     if config["pretrain"].get("device") == "cuda" and not torch.cuda.is_available():
-        print("error: --device cuda but torch sees no GPU", file=sys.stderr)
-        return 2
-    try:
-        pretrain(args.upstream, args.data_dir, args.out, config, show_progress=not args.no_progress)
-    except (ValueError, FileNotFoundError, FloatingPointError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    return 0
+        raise ConfigError("pretrain.device is cuda (--device or the config) but torch sees no GPU; use --device cpu")
+    pretrain(args.upstream, args.data_dir, args.out, config, show_progress=not args.no_progress)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    return run_command(lambda: run(args))
 
 
 if __name__ == "__main__":

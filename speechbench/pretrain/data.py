@@ -13,6 +13,7 @@ import random
 import torch
 
 from speechbench.data.audio import AudioReader
+from speechbench.errors import DataError, MissingFileError
 
 _POOL_BATCHES = 50  # batches per sorting pool: large enough to group lengths, small enough to mix
 
@@ -23,13 +24,13 @@ class PretrainCorpus:
     def __init__(self, data_dir: str | os.PathLike, min_seconds: float = 0.0) -> None:
         self.data_dir = os.fspath(data_dir)
         if not os.path.isfile(os.path.join(self.data_dir, "wav.scp")):
-            raise FileNotFoundError(f"{self.data_dir} has no wav.scp; pretraining reads the audio listed there")
+            raise MissingFileError(f"{self.data_dir} has no wav.scp; pretraining reads the audio listed there")
         self.reader = AudioReader(self.data_dir)
         self.durations = {u: self.reader.duration(u) for u in self.reader.keys()}
         self.ids = [u for u, d in self.durations.items() if d >= min_seconds]
         self.dropped = len(self.durations) - len(self.ids)
         if not self.ids:
-            raise ValueError(f"{self.data_dir} lists no utterances of at least {min_seconds} s")
+            raise DataError(f"{self.data_dir} lists no utterances of at least {min_seconds} s")
 
     def load(self, utt: str) -> torch.Tensor:
         """The waveform of ``utt``: 1-D float32, 16 kHz mono (converted on read)."""

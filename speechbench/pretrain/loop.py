@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from speechbench.checkpoints import load_checkpoint
 from speechbench.contracts import SAMPLE_RATE
+from speechbench.errors import ConfigError, DivergedError, MissingFileError
 from speechbench.pretrain.data import PretrainCorpus, random_crop
 from speechbench.pretrain.objective import PretrainObjective, build_objective
 from speechbench.utils_io import atomic_open
@@ -50,8 +51,8 @@ class LoopConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
-            raise ValueError(f"{where}: unknown pretrain setting(s) {', '.join(unknown)}; "
-                             f"valid: {', '.join(sorted(names))}")
+            raise ConfigError(f"{where}: unknown pretrain setting(s) {', '.join(unknown)}; "
+                              f"valid: {', '.join(sorted(names))}")
         return cls(**values)
 
 
@@ -66,12 +67,21 @@ def state_path(out: str | os.PathLike) -> str:
 
 def load_config(path: str | os.PathLike) -> dict:
     """Read a pretraining YAML: ``{'pretrain': {...}, 'objective': {...}}``."""
+    if not os.path.isfile(path):
+        raise MissingFileError(f"--config {path} not found: give a YAML with 'pretrain:' and 'objective:' "
+                               f"sections, or leave --config out for speechbench/pretrain/conf/<upstream>.yaml")
     with open(path, encoding="utf-8") as f:
-        config = yaml.safe_load(f) or {}
+        try:
+            config = yaml.safe_load(f) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path} holds a {type(config).__name__}, not a mapping with 'pretrain:' and "
+                          f"'objective:' sections")
     unknown = sorted(set(config) - {"pretrain", "objective"})
     if unknown:
-        raise ValueError(f"{path}: unknown top-level section(s) {', '.join(unknown)}; "
-                         f"expected 'pretrain' (loop settings) and 'objective' (model and loss)")
+        raise ConfigError(f"{path}: unknown top-level section(s) {', '.join(unknown)}; "
+                          f"expected 'pretrain' (loop settings) and 'objective' (model and loss)")
     return config
 
 
@@ -123,9 +133,9 @@ def _restore(path: str, run: dict, objective: PretrainObjective, optimizer: torc
     saved = state["run"]
     changed = [k for k in _RESUME_KEYS if saved.get(k) != run.get(k)]
     if changed:
-        raise ValueError(f"{path} holds a run with different {', '.join(changed)} "
-                         f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in changed)}); "
-                         f"use the same settings to resume, or delete the file to start over")
+        raise ConfigError(f"{path} holds a run with different {', '.join(changed)} "
+                          f"(saved: {', '.join(f'{k}={saved.get(k)!r}' for k in changed)}); "
+                          f"use the same settings to resume, or delete the file to start over")
     objective.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
@@ -185,8 +195,8 @@ def pretrain(upstream: str, data_dir: str | os.PathLike, out: str | os.PathLike,
         wavs = [random_crop(corpus.load(u), max_samples, crop).to(device) for u in utts]
         loss, stats = objective.loss(wavs)
         if not math.isfinite(loss.item()):
-            raise FloatingPointError(f"step {step + 1}: loss is {loss.item()} on {', '.join(utts)}; "
-                                     f"lower --lr or check the audio; resume from {state_file} if it exists")
+            raise DivergedError(f"step {step + 1}: loss is {loss.item()} on {', '.join(utts)}; "
+                                f"lower --lr or check the audio; resume from {state_file} if it exists")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if loop.grad_clip > 0:

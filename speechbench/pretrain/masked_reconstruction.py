@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pad_sequence
 
+from speechbench.errors import ConfigError, DataError
 from speechbench.pretrain.objective import PretrainObjective
 from speechbench.upstream._modules.mel_frontend import build_frontend
 from speechbench.upstream._modules.transformer import SpecHead, TransformerConfig, TransformerModel, stack_frames
@@ -58,11 +59,11 @@ class MaskConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         config = cls(**{k: type(getattr(cls, k))(task[k]) for k in names if k in task})
         if not 0 <= config.mask_proportion < 1 or not 0 <= config.mask_frequency <= 1:
-            raise ValueError(f"task config: mask_proportion must be in [0, 1) and mask_frequency in [0, 1]: {task}")
+            raise ConfigError(f"task config: mask_proportion must be in [0, 1) and mask_frequency in [0, 1]: {task}")
         if not 1 <= config.mask_consecutive_min <= config.mask_consecutive_max:
-            raise ValueError(f"task config: need 1 <= mask_consecutive_min <= mask_consecutive_max: {task}")
+            raise ConfigError(f"task config: need 1 <= mask_consecutive_min <= mask_consecutive_max: {task}")
         if config.mask_proportion == 0 and config.mask_frequency == 0:
-            raise ValueError("task config: mask_proportion and mask_frequency are both 0, nothing to reconstruct")
+            raise ConfigError("task config: mask_proportion and mask_frequency are both 0, nothing to reconstruct")
         return config
 
 
@@ -99,8 +100,8 @@ def alter(inputs: list[torch.Tensor], targets: list[torch.Tensor], cfg: MaskConf
     target = pad_sequence(targets, batch_first=True)
     label = torch.zeros(target.shape, dtype=torch.bool)
     if cfg.mask_frequency > 0 and altered.shape[-1] != target.shape[-1]:
-        raise ValueError(f"frequency masking needs input and target of the same dimension "
-                         f"(got {altered.shape[-1]} and {target.shape[-1]}); set mask_frequency: 0")
+        raise ConfigError(f"frequency masking needs input and target of the same dimension "
+                          f"(got {altered.shape[-1]} and {target.shape[-1]}); set mask_frequency: 0")
     for b, n in enumerate(lengths.tolist()):
         if cfg.mask_proportion > 0:
             starts, span, last_start = _time_spans(n, cfg)
@@ -141,14 +142,14 @@ class MaskedReconstructionObjective(PretrainObjective):
         self.mask = MaskConfig.from_task(self.model_config["task"])
         loss = self.model_config["task"].get("loss", "L1")
         if loss not in ("L1", "MSE"):
-            raise ValueError(f"{name} objective: task.loss must be L1 or MSE, got {loss!r}")
+            raise ConfigError(f"{name} objective: task.loss must be L1 or MSE, got {loss!r}")
         self.criterion = nn.L1Loss() if loss == "L1" else nn.MSELoss()
         self.model_config["task"] = {**self.model_config["task"], "loss": loss,
                                      "position_encoding_size": self.config.hidden_size, **dataclasses.asdict(self.mask)}
         if self.mask.mask_frequency > 0 and self.input_frontend.dim != self.target_frontend.dim:
-            raise ValueError(f"{name} objective: frequency masking needs input and target features of the same "
-                             f"dimension (got {self.input_frontend.dim} and {self.target_frontend.dim}); "
-                             f"set task.mask_frequency: 0 or make audio.target match audio.input")
+            raise ConfigError(f"{name} objective: frequency masking needs input and target features of the same "
+                              f"dimension (got {self.input_frontend.dim} and {self.target_frontend.dim}); "
+                              f"set task.mask_frequency: 0 or make audio.target match audio.input")
         self.transformer = TransformerModel(self.config, self.input_frontend.dim)
         self.spec_head = SpecHead(self.config, self.target_frontend.dim * self.config.downsample_rate)
         self.warmup_proportion = warmup_proportion
@@ -162,8 +163,8 @@ class MaskedReconstructionObjective(PretrainObjective):
                 + (rate - 1) * self.input_frontend.hop)
         short = [len(w) for w in wavs if len(w) < need]
         if short:
-            raise ValueError(f"{self.name} objective: got wavs of {short} samples; each needs at least {need} "
-                             f"(drop such short utterances from wav.scp)")
+            raise DataError(f"{self.name} objective: got wavs of {short} samples; each needs at least {need} "
+                            f"(drop such short utterances from wav.scp)")
         with torch.no_grad():  # alterations index on the CPU, so the frames go there
             inputs = [stack_frames(self.input_frontend(w), rate).cpu() for w in wavs]
             targets = [stack_frames(self.target_frontend(w), rate).cpu() for w in wavs]
@@ -218,12 +219,12 @@ def build(name: str, config: dict, defaults: dict) -> MaskedReconstructionObject
     """
     unknown = sorted(set(config) - {"transformer", "task", "audio", "warmup_proportion"})
     if unknown:
-        raise ValueError(f"{name} objective config: unknown key(s) {', '.join(unknown)}; "
-                         f"valid: transformer, task, audio, warmup_proportion")
+        raise ConfigError(f"{name} objective config: unknown key(s) {', '.join(unknown)}; "
+                          f"valid: transformer, task, audio, warmup_proportion")
     model_config = copy.deepcopy(defaults)
     for section in ("transformer", "task", "audio"):
         model_config[section].update(copy.deepcopy(config.get(section) or {}))
     warmup = float(config.get("warmup_proportion", 0.07))
     if not math.isfinite(warmup) or not 0 <= warmup < 1:
-        raise ValueError(f"{name} objective config: warmup_proportion must be in [0, 1), got {warmup}")
+        raise ConfigError(f"{name} objective config: warmup_proportion must be in [0, 1), got {warmup}")
     return MaskedReconstructionObjective(name, model_config, warmup)

@@ -13,6 +13,8 @@ import os
 import torch
 from torch import nn
 
+from speechbench.errors import ConfigError
+
 _OBJECTIVES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "objectives")
 CONF_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "conf")
 
@@ -48,7 +50,7 @@ def build_objective(name: str, config: dict) -> PretrainObjective:
     """Import ``speechbench.pretrain.objectives.<name>`` and build its objective."""
     names = available()
     if name not in names:
-        raise ValueError(f"no pretraining objective for upstream '{name}'; available: {', '.join(names)}")
+        raise ConfigError(f"no pretraining objective for upstream '{name}'; available: {', '.join(names)}")
     module = importlib.import_module(f"speechbench.pretrain.objectives.{name}")
     objective = module.build_objective(config)
     if not isinstance(objective, PretrainObjective):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import sys
 
-from speechbench.errors import SpeechbenchError
+from speechbench.errors import run_command
 from speechbench.report import leaderboard
 from speechbench.report.collect import ReportError, collect, data_tag_of, find_results
 from speechbench.report.results import git_revision
@@ -68,16 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readme", help="also put the table and heat map between the leaderboard markers of this "
                                     f"file ({leaderboard.README_START} ... {leaderboard.README_END})")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         made = make_report(a.egs, a.out, a.data_tag, plots=not a.no_plots, readme=a.readme)
-    except SpeechbenchError as err:
-        print(f"speechbench report: error: {err}", file=sys.stderr)
-        return 2
-    board = made["board"]
-    print(f"{len(board.upstreams)} upstreams x {len(board.tasks)} tasks ({', '.join(board.tasks)})")
-    for u in board.upstreams:
-        score, n = board.overall[u]
-        print(f"  {u:<24} score {'-' if score is None else f'{score:.0f}'} ({n}/{len(board.tasks)} tasks)")
-    for path in made["files"] + [x for v in made["figures"].values() for x in v]:
-        print(f"wrote {path}")
-    return 0
+        board = made["board"]
+        print(f"{len(board.upstreams)} upstreams x {len(board.tasks)} tasks ({', '.join(board.tasks)})")
+        for u in board.upstreams:
+            score, n = board.overall[u]
+            print(f"  {u:<24} score {'-' if score is None else f'{score:.0f}'} ({n}/{len(board.tasks)} tasks)")
+        for path in made["files"] + [x for v in made["figures"].values() for x in v]:
+            print(f"wrote {path}")
+    return run_command(body, prog="speechbench report")

@@ -77,7 +77,8 @@ class Run:
         return self.upstream_tag == REFERENCE_TAG and self.mode in PROTOCOL_MODES
 
 
-def _read_json(path: str) -> dict:
+def read_results(path: str) -> dict:
+    """A ``<split>_results.json``; one that cannot be read or has no metrics is a :class:`ReportError`."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -111,7 +112,7 @@ def display_name(tag: str, upstream: str, upstream_ckpt: str | None, mode: str) 
 def load_run(results_path: str) -> Run:
     """Read one ``<split>_results.json`` with its experiment's config, args and dev results."""
     expdir = os.path.dirname(os.path.abspath(results_path))
-    data = _read_json(results_path)
+    data = read_results(results_path)
     parts = expdir.split(os.sep)
     if "exp" in parts:  # egs/<recipe>/exp/[<data_tag>/]<name>
         at = len(parts) - 1 - parts[::-1].index("exp")
@@ -127,7 +128,7 @@ def load_run(results_path: str) -> Run:
     task = str(data.get("downstream") or recipe)
     metrics = {k: float(v) for k, v in data["metrics"].items()}
     dev_path = os.path.join(expdir, "dev_results.json")
-    dev = {k: float(v) for k, v in _read_json(dev_path)["metrics"].items()} if os.path.isfile(dev_path) else None
+    dev = {k: float(v) for k, v in read_results(dev_path)["metrics"].items()} if os.path.isfile(dev_path) else None
     upstream = str(data.get("upstream") or tag)
     return Run(task=task, recipe=recipe, data_tag=data_tag,
                upstream=display_name(tag, upstream, data.get("upstream_ckpt"), mode), upstream_tag=tag,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import subprocess
 import sys
 
 import speechbench
+from speechbench.errors import MissingFileError, run_command
+from speechbench.report.collect import ReportError, read_results
 from speechbench.utils_io import atomic_open
 
 SUMMARY_HEADER = ("| date | upstream | upstream weights | layers | metrics | experiment |\n"
@@ -69,9 +70,12 @@ def write_results(expdir: str, split: str = "test", summary: str | None = None) 
     """Write ``RESULTS.md`` for one experiment and update ``summary``; returns the results dict."""
     path = os.path.join(expdir, f"{split}_results.json")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path} not found: run the evaluation stage first")
-    with open(path, encoding="utf-8") as f:
-        result = json.load(f)
+        raise MissingFileError(f"{path} not found: run the evaluation stage first")
+    result = read_results(path)
+    missing = [k for k in ("upstream", "downstream") if k not in result]
+    if missing:
+        raise ReportError(f"{path}: no {' or '.join(repr(k) for k in missing)}; was it written by "
+                          f"run_benchmark.py -m evaluate or a task's scoring entry point?")
     env = environment()
     layers = "weighted sum" if result.get("layer") is None else f"layer {result['layer']}"
     lines = [f"# {result['downstream']} on {result['upstream']}", "",
@@ -109,13 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="test")
     p.add_argument("--summary", help="task summary table to update (e.g. egs/phone/RESULTS.md)")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         result = write_results(a.expdir, a.split, a.summary)
-    except (FileNotFoundError, KeyError, json.JSONDecodeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"{result['downstream']} {result['upstream']} {a.split}: {_format_metrics(result['metrics'])}")
-    return 0
+        print(f"{result['downstream']} {result['upstream']} {a.split}: {_format_metrics(result['metrics'])}")
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 
-from speechbench.errors import SpeechbenchError
+from speechbench.errors import SpeechbenchError, run_command
 from speechbench.report.collect import Run, load_run, pick_best
 from speechbench.utils_io import atomic_open
 
@@ -129,12 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lrs", default="1e-2 1e-3 1e-4", help="learning rates, space-separated (default: %(default)s)")
     p.add_argument("--log", help="where recipe output goes (default: <recipe>/exp/sweep.log)")
     a = p.parse_args(argv)
-    try:
+
+    def body() -> None:
         result = sweep(a.recipe, a.lrs.split(), recipe_args, a.log,
                        progress=lambda m: print(m, file=sys.stderr, flush=True))
-    except SpeechbenchError as err:
-        print(f"speechbench sweep: error: {err}", file=sys.stderr)
-        return 2
-    print(f"chosen lr {result['chosen']} ({result['metric']} on dev: "
-          + ", ".join(f"{v}: {s:.4f}" for v, s in result["dev"].items()) + f"); summary {result['summary']}")
-    return 0
+        print(f"chosen lr {result['chosen']} ({result['metric']} on dev: "
+              + ", ".join(f"{v}: {s:.4f}" for v, s in result["dev"].items()) + f"); summary {result['summary']}")
+    return run_command(body, prog="speechbench sweep")

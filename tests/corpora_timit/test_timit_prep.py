@@ -116,7 +116,7 @@ def test_cli_reports_missing_core_speaker_in_one_line(tmp_path):
     os.rename(os.path.join(db, "test", region, "mdab0"), os.path.join(db, "test", region, "xdab0"))
     proc = subprocess.run([sys.executable, "-m", "speechbench.corpora.timit", "--db", db, "--out", str(tmp_path / "d")],
                           capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "1 speakers of the dev/core test sets are missing (e.g. mdab0)" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -58,7 +58,7 @@ def test_missing_column_names_the_columns_present(tmp_path, corpus, write_lines,
                                            "'path', 'transcript'"):
         make_data_dir(str(table), str(corpus), str(tmp_path / "d"), "path", text_col="text")
     assert main(["--csv", str(table), "--audio-root", str(corpus), "--out", str(tmp_path / "d"),
-                 "--path-col", "file"]) == 1
+                 "--path-col", "file"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "'file' not found" in err and "Traceback" not in err
 

@@ -9,7 +9,9 @@ import torch
 
 from speechbench.checkpoints.experiment import ExperimentCheckpoint
 from speechbench.features.cache import FeatureCache
+from speechbench.features import extract
 from speechbench.features.extract import main, make_batches, split_utterances
+from testutil import assert_bug_propagates, one_error_line
 
 
 def run(data_dir, out, *extra: str) -> int:
@@ -66,7 +68,7 @@ def test_float16_matches_float32(tmp_path, fake_upstream, data_dir):
 
 
 def test_float16_overflow_is_refused(tmp_path, fake_upstream, data_dir, capsys):
-    assert run(data_dir, tmp_path / "d", "--upstream-options", "scale=1e6") == 1
+    assert run(data_dir, tmp_path / "d", "--upstream-options", "scale=1e6") == 2
     assert "exceed the float16 range" in capsys.readouterr().err
     assert not (tmp_path / "d" / "meta.json").exists()
 
@@ -83,7 +85,7 @@ def test_layer_subset(tmp_path, fake_upstream, data_dir):
 
 
 def test_missing_layer_is_an_error(tmp_path, fake_upstream, data_dir, capsys):
-    assert run(data_dir, tmp_path / "d", "--layers", "0,3") == 1
+    assert run(data_dir, tmp_path / "d", "--layers", "0,3") == 2
     assert "layer 3 does not exist: upstream 'fake' has 3 hidden states (0..2)" in capsys.readouterr().err
 
 
@@ -141,20 +143,32 @@ def test_best_layers_map_through_the_cache_a_run_trained_on(tmp_path, fake_upstr
 def test_best_layers_errors(tmp_path, fake_upstream, data_dir, capsys):
     exp = tmp_path / "exp"
     exp.mkdir()
-    assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 1
+    assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 2
     assert f"--from-exp {exp}: no *.ckpt found" in capsys.readouterr().err
     ExperimentCheckpoint(featurizer={"weights": torch.zeros(3)}).save(str(exp / "a.ckpt"))
-    assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 1
+    assert run(data_dir, tmp_path / "d", "--layers", "best", "--from-exp", str(exp)) == 2
     assert "all 3 layer weights are equal" in capsys.readouterr().err
 
 
 def test_bad_inputs_give_one_line_errors(tmp_path, fake_upstream, data_dir, capsys):
-    assert run(tmp_path / "nope", tmp_path / "d") == 1
+    assert run(tmp_path / "nope", tmp_path / "d") == 2
     assert "data dir not found" in capsys.readouterr().err
-    assert run(data_dir, tmp_path / "d", "--nj", "9") == 1
+    assert run(data_dir, tmp_path / "d", "--nj", "9") == 2
     assert "--nj 9 is more than the 5 utterances" in capsys.readouterr().err
-    assert main(["--upstream", "no_such", "--data-dir", str(data_dir), "--out", str(tmp_path / "d")]) == 1
+    assert main(["--upstream", "no_such", "--data-dir", str(data_dir), "--out", str(tmp_path / "d")]) == 2
     assert "unknown upstream 'no_such'" in capsys.readouterr().err
+
+
+def test_a_job_runner_that_does_not_exist_is_one_line(tmp_path, data_dir, capsys):
+    line = one_error_line(capsys, main, ["--upstream", "fake", "--data-dir", str(data_dir), "--out", str(tmp_path / "d"),
+                                         "--nj", "2", "--cmd", "run.pl --mem 2G"])
+    assert line.startswith("error: --cmd 'run.pl --mem 2G': cannot run 'run.pl' (No such file or directory); ")
+    assert "egs/utils/run_jobs.sh or a Slurm wrapper" in line
+
+
+def test_a_bug_keeps_its_traceback(tmp_path, data_dir, monkeypatch):
+    assert_bug_propagates(monkeypatch, main, extract, "extract",
+                          ["--upstream", "fake", "--data-dir", str(data_dir), "--out", str(tmp_path / "d")])
 
 
 def test_fewer_jobs_remove_the_outputs_of_the_old_ones(tmp_path, fake_upstream, data_dir):

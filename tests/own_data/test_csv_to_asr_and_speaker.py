@@ -73,4 +73,4 @@ def test_missing_audio_path_is_one_line(csv_data, tmp_path):
     table[1] = "nowhere.flac\t" + table[1].split("\t", 1)[1]
     (tmp_path / "bad.tsv").write_text("\n".join(table) + "\n")
     assert main(["--csv", str(tmp_path / "bad.tsv"), "--audio-root", str(csv_data / "audio"), "--out",
-                 str(tmp_path / "d"), "--path-col", "path", "--text-col", "transcript"]) == 1
+                 str(tmp_path / "d"), "--path-col", "path", "--text-col", "transcript"]) == 2

@@ -7,11 +7,13 @@ import pytest
 import torch
 import yaml
 
+from speechbench.pretrain import __main__ as cli
 from speechbench.pretrain.__main__ import main
 from speechbench.pretrain.loop import load_config, pretrain, state_path
 from speechbench.pretrain.objective import build_objective, default_config_path
 from speechbench.pretrain.objectives._fbank_predictive import vq_perplexity
 from speechbench.registry import expert_class
+from testutil import assert_bug_propagates, one_error_line
 
 FAMILY = ["apc", "vq_apc", "npc"]
 
@@ -129,5 +131,18 @@ def test_cli_overrides_config_and_reports_errors(tiny_config, data_dir, tmp_path
     assert code == 0 and os.path.isfile(out)
     dumped = yaml.safe_load(open(tmp_path / "exp" / "log" / "pretrain_config.yaml"))
     assert dumped["pretrain"]["steps"] == 2 and dumped["pretrain"]["batch_size"] == 2
-    code = main(["--upstream", "apc", "--data-dir", str(tmp_path / "none"), "--out", str(out), "--no-progress"])
-    assert code == 1 and "error:" in capsys.readouterr().err
+    line = one_error_line(capsys, main, ["--upstream", "apc", "--data-dir", str(tmp_path / "none"), "--out", str(out),
+                                         "--no-progress"])
+    assert line == f"error: {tmp_path / 'none'} has no wav.scp; pretraining reads the audio listed there"
+    line = one_error_line(capsys, main, ["--upstream", "apc", "--data-dir", data_dir, "--out", str(out),
+                                         "--config", str(tmp_path / "nope.yaml")])
+    assert line.startswith(f"error: --config {tmp_path / 'nope.yaml'} not found: give a YAML")
+    conf.write_text("pretrain: [unclosed\n")
+    line = one_error_line(capsys, main, ["--upstream", "apc", "--data-dir", data_dir, "--out", str(out),
+                                         "--config", str(conf)])
+    assert line.startswith(f"error: {conf} is not valid YAML: ")
+
+
+def test_cli_keeps_tracebacks_of_bugs(data_dir, tmp_path, monkeypatch):
+    assert_bug_propagates(monkeypatch, main, cli, "pretrain",
+                          ["--upstream", "apc", "--data-dir", data_dir, "--out", str(tmp_path / "m.ckpt")])

@@ -15,7 +15,7 @@ import soundfile
 import torch
 
 from speechbench.cli_benchmark import main
-from testutil import run_cli
+from testutil import one_error_line, run_cli
 
 SHORT = "config.runner.total_steps=4,,config.runner.eval_step=2,,config.runner.save_step=2,,config.runner.log_step=2"
 
@@ -26,11 +26,7 @@ def _new(name: str = "x", upstream: str = "example", downstream: str = "example"
 
 def _error(capsys, *args: str) -> str:
     """Run the CLI; it must exit 2 with exactly one error line and no traceback. Returns the line."""
-    rc = main(list(args))
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err[-2000:]
-    return lines[0]
+    return one_error_line(capsys, main, list(args))
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +174,7 @@ def test_user_facing_errors_share_one_base_class():
     from speechbench.data.audio import AudioError
     from speechbench.data.kaldi_dir import DataDirError
     from speechbench.data.make_dir import MakeDirError
-    from speechbench.errors import SpeechbenchError
+    from speechbench.errors import DivergedError, MissingFileError, SpeechbenchError
     from speechbench.features.cache import FeatureCacheError
     from speechbench.features.extract import ExtractError
     from speechbench.features.layers import LayerSelectionError
@@ -194,7 +190,7 @@ def test_user_facing_errors_share_one_base_class():
     for cls in (CheckpointError, ConfigError, UnknownExpertError, DataDirError, AudioError, MakeDirError,
                 CorpusError, FeatureCacheError, ExtractError, LayerSelectionError, ReportError, SweepError,
                 ContractError, HubError, LayerError, UnknownMetricError, EspeakError, ConvSpecError,
-                CorpusBuildError, CorpusDirError, RttmError):
+                CorpusBuildError, CorpusDirError, RttmError, MissingFileError, DivergedError):
         assert issubclass(cls, SpeechbenchError), cls
 
 

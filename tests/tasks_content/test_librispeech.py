@@ -169,7 +169,7 @@ def test_missing_files_are_named(tree, tmp_path, capsys):
         prepare_librispeech(tree, str(tmp_path / "d"), ["dev-clean"])
     with pytest.raises(CorpusError, match="test-clean not found: extract test-clean.tar.gz"):
         prepare_librispeech(tree, str(tmp_path / "d"), ["test-clean"])
-    assert main(["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")]) == 1
+    assert main(["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")]) == 2
     assert "no LibriSpeech subset" in capsys.readouterr().err
     with pytest.raises(CorpusError, match="lexicon .* not found"):
         prepare_librispeech(tree, str(tmp_path / "d"), ["train-clean-100"], lexicon=str(tmp_path / "nolex"))

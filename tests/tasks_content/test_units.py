@@ -68,5 +68,5 @@ def test_tokens_file_errors(tmp_path):
 def test_cli(text, tmp_path, capsys):
     assert main(["--text", text, "--unit", "char", "--out-dir", str(tmp_path / "l")]) == 0
     assert os.path.isfile(tmp_path / "l" / "tokens.txt")
-    assert main(["--text", str(tmp_path / "nope"), "--unit", "char", "--out-dir", str(tmp_path / "l")]) == 1
+    assert main(["--text", str(tmp_path / "nope"), "--unit", "char", "--out-dir", str(tmp_path / "l")]) == 2
     assert "nope not found" in capsys.readouterr().err

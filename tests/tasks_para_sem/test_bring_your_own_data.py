@@ -51,14 +51,14 @@ def test_csv_to_data_dirs_trains_and_evaluates(tiny_data, tmp_path):
 
 def test_missing_column_and_missing_audio_are_one_line_each(tiny_data, tmp_path, capsys):
     root = _tables(tiny_data, tmp_path)
-    assert _make_dir(tmp_path, "train", root, "--label-col", "mood:utt2emotion") == 1
+    assert _make_dir(tmp_path, "train", root, "--label-col", "mood:utt2emotion") == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert "column(s) 'mood' not found; columns present: 'file', 'speaker', 'emotion'" in err
     table = (tmp_path / "dev.csv").read_text().splitlines()
     table[2] = "gone.wav," + table[2].split(",", 1)[1]
     (tmp_path / "dev.csv").write_text("\n".join(table) + "\n")
-    assert _make_dir(tmp_path, "dev", root, "--label-col", "emotion:utt2emotion") == 1
+    assert _make_dir(tmp_path, "dev", root, "--label-col", "emotion:utt2emotion") == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert f"dev.csv:3: audio file not found: {root}/gone.wav" in err

@@ -5,11 +5,13 @@ import os
 
 import pytest
 
+from speechbench.corpora import fluent_commands, iemocap
 from speechbench.corpora.fluent_commands import CorpusError as FscError, main as fsc_main, prepare_fluent_commands
 from speechbench.corpora.iemocap import CorpusError, main as iemocap_main, prepare_iemocap
 from speechbench.data.kaldi_dir import read_kv
 from speechbench.data.validate import validate_data_dir
 from tasks_para_sem.fake_trees import fsc_tree, iemocap_tree
+from testutil import assert_bug_propagates, one_error_line
 
 
 def test_iemocap_keeps_four_classes_per_session_dir(tmp_path):
@@ -33,9 +35,10 @@ def test_iemocap_missing_parts_are_named(tmp_path, capsys):
     with pytest.raises(CorpusError, match="Session2 not found"):
         prepare_iemocap(str(db), str(tmp_path / "data"), sessions=(1, 2))
     os.unlink(db / "Session1/sentences/wav/Ses01F_impro01/Ses01F_impro01_M000.wav")
-    assert iemocap_main(["--db", str(db), "--out", str(tmp_path / "data"), "--sessions", "1"]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "Ses01F_impro01_M000.wav not found" in err
+    line = one_error_line(capsys, iemocap_main, ["--db", str(db), "--out", str(tmp_path / "data"), "--sessions", "1"])
+    assert "Ses01F_impro01_M000.wav not found" in line
+    line = one_error_line(capsys, iemocap_main, ["--db", str(db), "--out", str(tmp_path / "data"), "--sessions", "1,x"])
+    assert line == "error: --sessions '1,x': expected comma-separated session numbers from 1 to 5, e.g. --sessions 1,2,3"
 
 
 def test_fluent_commands_writes_three_dirs_with_utt2intent(tmp_path):
@@ -60,6 +63,10 @@ def test_fluent_commands_errors_name_file_line_or_column(tmp_path, capsys):
     (db / "data/test_data.csv").write_text(",path,speakerId,transcription,action,object\n0,x.wav,s,t,a,o\n")
     with pytest.raises(FscError, match=r"test_data.csv: column\(s\) \['location'\] not found"):
         prepare_fluent_commands(str(db), str(tmp_path / "data"), splits={"test": "test"})
-    assert fsc_main(["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "data")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "nowhere not found" in err
+    line = one_error_line(capsys, fsc_main, ["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "data")])
+    assert "nowhere not found" in line
+
+
+@pytest.mark.parametrize("module, prepare", [(iemocap, "prepare_iemocap"), (fluent_commands, "prepare_fluent_commands")])
+def test_a_bug_in_a_prep_keeps_its_traceback(module, prepare, monkeypatch, tmp_path):
+    assert_bug_propagates(monkeypatch, module.main, module, prepare, ["--db", str(tmp_path), "--out", str(tmp_path)])

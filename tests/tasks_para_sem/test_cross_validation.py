@@ -8,8 +8,10 @@ import pytest
 
 from speechbench.data.kaldi_dir import read_kv, write_kv
 from speechbench.data.validate import validate_data_dir
+from speechbench.downstream.emotion import cross_validation
 from speechbench.downstream.emotion.cross_validation import average_results, main, make_fold
 from speechbench.report.results import write_results
+from testutil import assert_bug_propagates, one_error_line
 
 
 def _sessions(root, n_sessions: int = 3, per_session: int = 10) -> list[str]:
@@ -44,16 +46,20 @@ def test_fold_tests_on_its_session_and_holds_out_a_seeded_dev_slice(tmp_path):
     assert set(read_kv(tmp_path / "other/dev/wav.scp")) != keys["dev"]
 
 
-def test_fold_errors(tmp_path, capsys):
+def test_fold_errors(tmp_path, capsys, monkeypatch):
     sessions = _sessions(tmp_path)
     with pytest.raises(ValueError, match=r"fold 4 out of range: there are 3 sessions"):
         make_fold(sessions, 4, str(tmp_path / "f"))
     write_kv(tmp_path / "session3/utt2spk", {**read_kv(tmp_path / "session3/utt2spk"), "Ses01F-u00": "Ses01F"})
     write_kv(tmp_path / "session3/wav.scp", {**read_kv(tmp_path / "session3/wav.scp"),
                                              "Ses01F-u00": str(tmp_path / "a.wav")})
-    assert main(["make-fold", "--sessions", ",".join(sessions), "--fold", "2", "--out", str(tmp_path / "f")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "'Ses01F-u00' is in more than one session dir" in err
+    line = one_error_line(capsys, main, ["make-fold", "--sessions", ",".join(sessions), "--fold", "2",
+                                         "--out", str(tmp_path / "f")])
+    assert "'Ses01F-u00' is in more than one session dir" in line
+    line = one_error_line(capsys, main, ["average", "--out", str(tmp_path / "cv"), str(tmp_path / "fold9")])
+    assert line == f"error: {tmp_path / 'fold9' / 'test_results.json'} not found: evaluate that fold first"
+    assert_bug_propagates(monkeypatch, main, cross_validation, "average_results",
+                          ["average", "--out", str(tmp_path / "cv"), str(tmp_path / "fold9")])
 
 
 def _fold_result(path, acc: float, upstream: str = "baseline") -> str:

@@ -11,8 +11,9 @@ import torch
 from speechbench.data.kaldi_dir import DataDirError, read_kv
 from speechbench.downstream.asv.expert import DownstreamExpert, cosine_scores
 from speechbench.downstream.asv.model import MarginSoftmax, XVector
+from speechbench.data import trials as trials_cli
 from speechbench.data.trials import hold_out_speakers, make_trials, read_trials, write_trials
-from testutil import dev_improves
+from testutil import assert_bug_propagates, dev_improves, one_error_line
 
 SMALL = {"input_size": 8, "channels": 8, "stats_channels": 12, "embedding_size": 6}
 
@@ -88,6 +89,14 @@ def test_hold_out_speakers_is_speaker_disjoint(tiny_data, tmp_path):
     assert {y for *_, y in trials} == {0, 1}
     with pytest.raises(DataDirError, match="cannot hold out 7"):
         hold_out_speakers(os.path.join(tiny_data, "asv", "train"), str(tmp_path / "a"), str(tmp_path / "b"), 7)
+
+
+def test_hold_out_cli_errors_are_one_line(tiny_data, tmp_path, capsys, monkeypatch):
+    args = ["--train", os.path.join(tiny_data, "asv", "train"), "--out-train", str(tmp_path / "a"),
+            "--out-dev", str(tmp_path / "b"), "--dev-speakers", "7"]
+    line = one_error_line(capsys, trials_cli.main, args)
+    assert "cannot hold out 7 dev speakers" in line and "use --dev-speakers 6" in line
+    assert_bug_propagates(monkeypatch, trials_cli.main, trials_cli, "hold_out_speakers", args)
 
 
 class Logger:

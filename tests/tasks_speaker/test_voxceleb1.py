@@ -89,7 +89,7 @@ def test_missing_files_are_named(tmp_path, capsys):
     os.unlink(os.path.join(db, "wav", "id10271", VIDEOS[0], "00002.wav"))
     with pytest.raises(CorpusError, match=r"1 listed audio files are missing \(e.g. .*id10271/1zcIwhmdeo4/00002.wav\)"):
         prepare_voxceleb1(db, str(tmp_path / "data"), task="asv", dev_speakers=2)
-    assert main(["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")]) == 1
+    assert main(["--db", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")]) == 2
     assert "is not a directory" in capsys.readouterr().err
 
 

@@ -9,13 +9,16 @@ import numpy as np
 import pytest
 import soundfile
 
+from speechbench.corpora import quesst14, spoken_squad
 from speechbench.corpora.quesst14 import CorpusError as QuesstError
+from speechbench.corpora.quesst14 import main as quesst14_main
 from speechbench.corpora.quesst14 import prepare_quesst14
 from speechbench.corpora.spoken_squad import CorpusError as SquadError
 from speechbench.corpora.spoken_squad import main as spoken_squad_main
 from speechbench.corpora.spoken_squad import prepare_spoken_squad
 from speechbench.data.kaldi_dir import read_kv
 from speechbench.data.validate import check_data_dir
+from testutil import assert_bug_propagates, one_error_line
 
 
 def _wav(path, seconds: float, sr: int) -> None:
@@ -75,6 +78,12 @@ def test_quesst14_missing_files_are_named(quesst, tmp_path):
         prepare_quesst14(str(quesst), str(tmp_path / "b"))
 
 
+def test_quesst14_cli_names_a_bad_list_file(quesst, tmp_path, capsys):
+    (quesst / "scoring" / "language_key_dev.lst").write_bytes(b"\xff\xfe\x00binary")
+    line = one_error_line(capsys, quesst14_main, ["--db", str(quesst), "--out", str(tmp_path / "d")])
+    assert line.startswith("error: ") and "language_key_dev.lst is not UTF-8 text" in line
+
+
 @pytest.fixture()
 def nmsqa(tmp_path):
     db = tmp_path / "NMSQA"
@@ -113,8 +122,16 @@ def test_spoken_squad_errors(nmsqa, tmp_path, capsys):
     with pytest.raises(SquadError, match="1 question ids of dev-answer-span.csv are not in dev-v1.1.json"):
         prepare_spoken_squad(str(nmsqa), str(tmp_path / "a"))
     os.remove(nmsqa / "train_audios" / "context-0_0.wav")
-    assert spoken_squad_main(["--db", str(nmsqa), "--out", str(tmp_path / "b"), "--splits", "train"]) == 2
-    assert "context-0_0.wav not found: passage audio of question 'h1'" in capsys.readouterr().err
+    line = one_error_line(capsys, spoken_squad_main, ["--db", str(nmsqa), "--out", str(tmp_path / "b"), "--splits", "train"])
+    assert "context-0_0.wav not found: passage audio of question 'h1'" in line
+    (nmsqa / "dev-v1.1.json").write_bytes(b"\xff\xfe{")
+    line = one_error_line(capsys, spoken_squad_main, ["--db", str(nmsqa), "--out", str(tmp_path / "b"), "--splits", "dev"])
+    assert "dev-v1.1.json is not valid JSON" in line
     (nmsqa / "train-answer-span.csv").write_text("hash,start,end\nh1,0,1\n")
     with pytest.raises(SquadError, match=r"header lacks columns \['utterance'\]"):
         prepare_spoken_squad(str(nmsqa), str(tmp_path / "c"), splits=["train"])
+
+
+@pytest.mark.parametrize("module, prepare", [(quesst14, "prepare_quesst14"), (spoken_squad, "prepare_spoken_squad")])
+def test_a_bug_in_a_prep_keeps_its_traceback(module, prepare, monkeypatch, tmp_path):
+    assert_bug_propagates(monkeypatch, module.main, module, prepare, ["--db", str(tmp_path), "--out", str(tmp_path)])

@@ -14,7 +14,7 @@ import torch
 
 from speechbench.data.kaldi_dir import DataDirError
 from speechbench.downstream.std import score as std_score
-from testutil import REPO, run_cli
+from testutil import REPO, assert_bug_propagates, one_error_line, run_cli
 
 
 class MemorySource:
@@ -161,3 +161,13 @@ def test_run_benchmark_points_to_the_scoring_entry_point(tmp_path):
                 cwd=str(tmp_path))
     assert r.returncode == 2
     assert "python -m speechbench.downstream.std.score" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_user_errors_are_one_line_and_bugs_keep_their_traceback(planted, capsys, monkeypatch):
+    tmp_path, docs, splits = planted
+    args = ["--upstream", "baseline", "--docs", docs, "--out", str(tmp_path / "o"), "--queries", splits["dev"]]
+    assert one_error_line(capsys, std_score.main, [*args, "--layer", "top"]) == (
+        "error: --layer must be an integer or all, got 'top'")
+    line = one_error_line(capsys, std_score.main, [*args, f"dev={splits['dev']}", "--layer", "0"])
+    assert line.startswith("error: two --queries dirs are both named ['dev', 'dev']: name them NAME=DIR")
+    assert_bug_propagates(monkeypatch, std_score.main, std_score, "run", args)

@@ -16,7 +16,6 @@ import functools
 import json
 import os
 import shutil
-import sys
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,7 +24,7 @@ from speechbench.corpora.errors import CorpusBuildError, CorpusDirError
 from speechbench.corpora.mini.build import chunks, run_forked
 from speechbench.corpora.mini.espeak import Engine
 from speechbench.corpora.mini.plan import Plan
-from speechbench.errors import SpeechbenchError
+from speechbench.errors import run_command
 from speechbench.utils_io import atomic_open
 
 MARKER = ".done"
@@ -125,9 +124,4 @@ def synthesis_main(prog: str, doc: str, sizes: Sequence[str], prepare: Callable[
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--nj", type=int, default=1, help="parallel synthesis processes")
     a = p.parse_args(argv)
-    try:
-        print(prepare(a.out, a.size, a.seed, a.nj))
-    except SpeechbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: print(prepare(a.out, a.size, a.seed, a.nj)))

@@ -31,7 +31,7 @@ from speechbench.corpora.errors import CorpusBuildError, CorpusError
 from speechbench.corpora.mini.extra import build_once
 from speechbench.corpora.mini.phones import SAMPLE_RATE
 from speechbench.data.kaldi_dir import read_kv
-from speechbench.errors import ConfigError, SpeechbenchError
+from speechbench.errors import ConfigError, run_command
 from speechbench.metrics.diarization import Turn, write_rttm
 
 SD_VERSION = 1
@@ -139,12 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="output directory (OUT/Libri2Mix, OUT/metadata)")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    try:
-        print(prepare_mini_sd(a.base, a.out, a.seed))
-    except SpeechbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(lambda: print(prepare_mini_sd(a.base, a.out, a.seed)))
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import tempfile
 from typing import Sequence
 
 from speechbench.data.kaldi_dir import DataDirError, read_kv
-from speechbench.errors import ConfigError
+from speechbench.errors import ConfigError, run_command
 from speechbench.metrics.slot_filling import is_slot_tag
 from speechbench.utils_io import atomic_open, read_fields
 
@@ -204,13 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out-dir", required=True, help="where tokens.txt (and spm.model) go")
     parser.add_argument("--vocab-size", type=int, default=300, help="sentencepiece vocabulary size")
     args = parser.parse_args(argv)
-    try:
+
+    def body() -> None:
         symbols = build_units(args.text, args.unit, args.out_dir, args.vocab_size)
-    except DataDirError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"{len(symbols)} units (with {BLANK}) -> {os.path.join(args.out_dir, 'tokens.txt')}")
-    return 0
+        print(f"{len(symbols)} units (with {BLANK}) -> {os.path.join(args.out_dir, 'tokens.txt')}")
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from speechbench.data.kaldi_dir import DataDir, DataDirError, c_sorted, file_kind, spk2utt_from_utt2spk, write_kv
+from speechbench.errors import ConfigError, DataError, MissingFileError, run_command
 from speechbench.utils_io import atomic_open
 
 
@@ -58,10 +59,10 @@ def make_fold(session_dirs: Sequence[str], fold: int, out_dir: str, dev_fraction
               seed: int = 0) -> dict[str, int]:
     """Write ``out_dir/{train,dev,test}`` for fold ``fold`` (1-based: test = ``session_dirs[fold-1]``)."""
     if not 1 <= fold <= len(session_dirs):
-        raise ValueError(f"fold {fold} out of range: there are {len(session_dirs)} sessions "
-                         f"(folds 1..{len(session_dirs)})")
+        raise ConfigError(f"fold {fold} out of range: there are {len(session_dirs)} sessions "
+                          f"(folds 1..{len(session_dirs)})")
     if not 0 < dev_fraction < 1:
-        raise ValueError(f"dev fraction {dev_fraction} must lie strictly between 0 and 1")
+        raise ConfigError(f"--dev-fraction {dev_fraction} must lie strictly between 0 and 1")
     dirs = [DataDir(p) for p in session_dirs]
     test = dirs[fold - 1]
     others = [d for i, d in enumerate(dirs) if i != fold - 1]
@@ -70,7 +71,7 @@ def make_fold(session_dirs: Sequence[str], fold: int, out_dir: str, dev_fraction
     order = np.random.default_rng(seed).permutation(len(pool))
     n_dev = max(1, int(round(dev_fraction * len(pool))))
     if n_dev >= len(pool):
-        raise ValueError(f"fold {fold}: {len(pool)} training utterances cannot give a dev slice of {dev_fraction}")
+        raise DataError(f"fold {fold}: {len(pool)} training utterances cannot give a dev slice of {dev_fraction}")
     dev = {pool[i] for i in order[:n_dev]}
     _write_subset(files, set(pool) - dev, os.path.join(out_dir, "train"))
     _write_subset(files, dev, os.path.join(out_dir, "dev"))
@@ -84,16 +85,19 @@ def average_results(expdirs: Sequence[str], out_dir: str, split: str = "test") -
     for exp in expdirs:
         path = os.path.join(exp, f"{split}_results.json")
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"{path} not found: evaluate that fold first")
+            raise MissingFileError(f"{path} not found: evaluate that fold first")
         with open(path, encoding="utf-8") as f:
-            folds.append((os.path.abspath(exp), json.load(f)))
+            try:
+                folds.append((os.path.abspath(exp), json.load(f)))
+            except json.JSONDecodeError as e:
+                raise DataError(f"{path} is not valid JSON ({e}): evaluate that fold again") from None
     if not folds:
-        raise ValueError("no fold experiments given")
+        raise ConfigError("no fold experiments given")
     first = folds[0][1]
     for exp, result in folds[1:]:
         if sorted(result["metrics"]) != sorted(first["metrics"]) or result["upstream"] != first["upstream"]:
-            raise ValueError(f"{exp} does not match {folds[0][0]} (different metrics or upstream): "
-                             f"average folds of one setting only")
+            raise DataError(f"{exp} does not match {folds[0][0]} (different metrics or upstream): "
+                            f"average folds of one setting only")
     metrics = {k: float(np.mean([r["metrics"][k] for _, r in folds])) for k in first["metrics"]}
     spread = {k: float(np.std([r["metrics"][k] for _, r in folds])) for k in first["metrics"]}
     result = {**first, "metrics": metrics, "metrics_std": spread,
@@ -121,20 +125,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     av.add_argument("--split", default="test")
     av.add_argument("expdirs", nargs="+", help="the fold experiment dirs")
     a = p.parse_args(argv)
-    try:
-        if a.command == "make-fold":
-            sessions = [s for s in a.sessions.split(",") if s]
-            counts = make_fold(sessions, a.fold, a.out, a.dev_fraction, a.seed)
-            print(f"fold {a.fold}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" utterances in {a.out}")
-        else:
-            result = average_results(a.expdirs, a.out, a.split)
-            spread = result["metrics_std"]
-            print(f"{len(result['folds'])} folds: " + ", ".join(
-                f"{k.split('-', 1)[-1]} {v:.4f} +- {spread[k]:.4f}" for k, v in result["metrics"].items()))
-    except (ValueError, OSError) as e:  # DataDirError is a ValueError
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(lambda: _run(a))
+
+
+def _run(a: argparse.Namespace) -> None:
+    if a.command == "make-fold":
+        sessions = [s for s in a.sessions.split(",") if s]
+        counts = make_fold(sessions, a.fold, a.out, a.dev_fraction, a.seed)
+        print(f"fold {a.fold}: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" utterances in {a.out}")
+    else:
+        result = average_results(a.expdirs, a.out, a.split)
+        spread = result["metrics_std"]
+        print(f"{len(result['folds'])} folds: " + ", ".join(
+            f"{k.split('-', 1)[-1]} {v:.4f} +- {spread[k]:.4f}" for k, v in result["metrics"].items()))
 
 
 if __name__ == "__main__":

@@ -31,15 +31,12 @@ from typing import Sequence
 
 import torch
 
-from speechbench import registry
-from speechbench.checkpoints.safe_load import CheckpointError
-from speechbench.data.audio import AudioError
 from speechbench.data.kaldi_dir import DataDir, DataDirError
 from speechbench.data.validate import check_data_dir
 from speechbench.downstream.std.features import LayerFeatures
-from speechbench.features.cache import FeatureCacheError
+from speechbench.errors import ConfigError, run_command
 from speechbench.features.source import build_feature_source
-from speechbench.hub import HubError, resolve_weights
+from speechbench.hub import resolve_weights
 from speechbench.metrics.dtw import dtw_scores, standardize_features, znorm_scores
 from speechbench.metrics.std import Detection, StdResult, detections_from_matrix, std_metrics
 from speechbench.upstream.options import parse_options
@@ -144,8 +141,8 @@ def _source(args: argparse.Namespace, splits: list[Split]) -> LayerFeatures:
 
     if args.feature_cache_docs or args.feature_cache_queries:
         if not args.feature_cache_docs or len(args.feature_cache_queries or []) != len(splits):
-            raise ValueError(f"give --feature-cache-docs and one --feature-cache-queries per --queries dir "
-                             f"({len(splits)}), or neither (the upstream runs on the fly)")
+            raise ConfigError(f"give --feature-cache-docs and one --feature-cache-queries per --queries dir "
+                              f"({len(splits)}), or neither (the upstream runs on the fly)")
         dirs = [args.docs, *(s.queries_dir for s in splits)]
         dumps = [args.feature_cache_docs, *args.feature_cache_queries]
         sources = {d: build([p]) for d, p in zip(dirs, dumps)}
@@ -156,6 +153,8 @@ def _source(args: argparse.Namespace, splits: list[Split]) -> LayerFeatures:
 
 def run(args: argparse.Namespace) -> dict[str, dict]:
     """Score every split; returns ``{split: results record}``."""
+    if args.layer != "all" and not args.layer.isdigit():
+        raise ConfigError(f"--layer must be an integer or all, got '{args.layer}'")
     weights = resolve_weights(args.upstream, args.upstream_ckpt)
     args.upstream_ckpt, args.upstream_weights = weights.path, weights.record()
     check_data_dir(args.docs)
@@ -169,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, dict]:
         splits.append(Split(name, directory, query_ids, truth))
     names = [s.name for s in splits]
     if len(set(names)) != len(names):
-        raise ValueError(f"two --queries dirs are both named {names}: name them NAME=DIR")
+        raise ConfigError(f"two --queries dirs are both named {names}: name them NAME=DIR")
     source = _source(args, splits)
     os.makedirs(args.out, exist_ok=True)
     done: dict[str, tuple[StdResult, list[Detection]]] = {}
@@ -191,8 +190,8 @@ def _select_layer(args: argparse.Namespace, source, splits: list[Split],
     """Best layer by MTWV on the ``--select-on`` split (the lowest layer on ties) and its scoring there."""
     by_name = {s.name: s for s in splits}
     if args.select_on not in by_name:
-        raise ValueError(f"--layer all picks the layer on split '{args.select_on}', but the --queries splits are "
-                         f"{sorted(by_name)}; pass --select-on NAME or name a dir dev=DIR")
+        raise ConfigError(f"--layer all picks the layer on split '{args.select_on}', but the --queries splits are "
+                          f"{sorted(by_name)}; pass --select-on NAME or name a dir dev=DIR")
     split = by_name[args.select_on]
     sweep, best_scoring = {}, None
     for layer in source.layers(split.queries_dir):
@@ -231,22 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.layer != "all" and not args.layer.isdigit():
-        print(f"error: --layer must be an integer or all, got '{args.layer}'", file=sys.stderr)
-        return 2
     if args.num_threads:
         torch.set_num_threads(args.num_threads)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(levelname)s] %(message)s")
-    try:
-        records = run(args)
-    except (DataDirError, FeatureCacheError, AudioError, CheckpointError, HubError,
-            registry.UnknownExpertError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for split, record in records.items():
-        print(f"{split} layer {record['layer']}: " + ", ".join(
-            f"{k} = {v:.4f}" for k, v in record["metrics"].items()))
-    return 0
+
+    def body() -> None:
+        for split, record in run(args).items():
+            print(f"{split} layer {record['layer']}: " + ", ".join(
+                f"{k} = {v:.4f}" for k, v in record["metrics"].items()))
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from speechbench.errors import ConfigError, DataError
 from speechbench.pretrain.objectives._fbank_predictive import FbankPredictiveObjective, masked_l1, vq_perplexity
 from speechbench.upstream.base import frame_mask
 
@@ -19,13 +20,13 @@ class APCObjective(FbankPredictiveObjective):
         super().__init__(config)
         self.n_future = int((config.get("task") or {}).get("n_future", 5))
         if self.n_future < 1:
-            raise ValueError(f"{self.family} objective config: task.n_future must be >= 1, got {self.n_future}")
+            raise ConfigError(f"{self.family} objective config: task.n_future must be >= 1, got {self.n_future}")
 
     def loss(self, wavs: list[torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
         feats, lengths = self.fbank(wavs)
         n = self.n_future
         if feats.shape[1] <= n:
-            raise ValueError(f"batch of {feats.shape[1]} frames: APC with n_future={n} needs longer utterances")
+            raise DataError(f"batch of {feats.shape[1]} frames: APC with n_future={n} needs longer utterances")
         pred, logits = self.model.predict(self.model(feats, lengths)[-1])
         valid = frame_mask(lengths - n, feats.shape[1] - n)
         stats = vq_perplexity(logits, frame_mask(lengths, feats.shape[1]))

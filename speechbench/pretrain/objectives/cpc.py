@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from speechbench.errors import ConfigError
 from speechbench.pretrain.objective import PretrainObjective
 from speechbench.upstream.cpc.model import CPCConfig, CPCModel
 
@@ -33,14 +34,15 @@ class CPCObjective(PretrainObjective):
                  "negativeSamplingExt", "samplingType"}
         unknown = sorted(set(config) - known)
         if unknown:
-            raise ValueError(f"cpc objective: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+            raise ConfigError(f"cpc objective: unknown setting(s) {', '.join(unknown)}; "
+                              f"valid: {', '.join(sorted(known))}")
         self.sampling = config.get("samplingType", "samesequence")
         if self.sampling not in SAMPLING:
-            raise ValueError(f"cpc objective: samplingType {self.sampling!r}; supported: {', '.join(SAMPLING)} "
-                             "(samespeaker needs speaker labels the pretraining loop does not provide)")
+            raise ConfigError(f"cpc objective: samplingType {self.sampling!r}; supported: {', '.join(SAMPLING)} "
+                              "(samespeaker needs speaker labels the pretraining loop does not provide)")
         self.cfg = CPCConfig.from_cpc_audio(config)
         if self.cfg.ar_mode == "no_ar":
-            raise ValueError("cpc objective: arMode no_ar has no context network to train")
+            raise ConfigError("cpc objective: arMode no_ar has no context network to train")
         self.n_predicts = int(config.get("nPredicts", 12))
         self.n_negatives = int(config.get("negativeSamplingExt", 128))
         self.model = CPCModel(self.cfg)
@@ -64,8 +66,8 @@ class CPCObjective(PretrainObjective):
         z, c, _ = self.model(wav, lengths)
         window = z.shape[1] - self.n_predicts
         if window < 1:
-            raise ValueError(f"cpc objective: crops of {length} samples give {z.shape[1]} frames, fewer than "
-                             f"nPredicts + 1 = {self.n_predicts + 1}; raise max_seconds or lower nPredicts")
+            raise ConfigError(f"cpc objective: crops of {length} samples give {z.shape[1]} frames, fewer than "
+                              f"nPredicts + 1 = {self.n_predicts + 1}; raise max_seconds or lower nPredicts")
         negatives = self._negatives(z, window)
         losses, accs = [], []
         for k, predictor in enumerate(self.predictors, start=1):

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from speechbench import contracts, registry
 from speechbench.checkpoints.experiment import (ExperimentCheckpoint, load_experiment, prune_step_checkpoints,
                                                 remove_stale_temporaries)
+from speechbench.errors import DivergedError
 from speechbench.features.source import FeatureSource, build_feature_source
 from speechbench.train import distributed
 from speechbench.train.config import complete_config, dump_config
@@ -333,8 +334,8 @@ class Runner:
         with torch.autocast("cuda", enabled=run.scaler is not None):
             loss = run.model("train", batch, progress.records) / accum
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at step {progress.step}: lower the learning rate "
-                                     f"or check the inputs (utterances {batch[0][:4]})")
+            raise DivergedError(f"loss is {loss.item()} at step {progress.step}: lower the learning rate "
+                                f"or check the inputs (utterances {batch[0][:4]})")
         (run.scaler.scale(loss) if run.scaler else loss).backward()
         run.micro_batches += 1
         if run.micro_batches % accum:

@@ -6,7 +6,7 @@ import torch
 import yaml
 
 from speechbench.cli_benchmark import main
-from testutil import run_cli
+from testutil import one_error_line, run_cli
 
 SHORT = "config.runner.total_steps=6,,config.runner.eval_step=6,,config.runner.save_step=6,,config.runner.log_step=3"
 
@@ -66,35 +66,27 @@ def _error(tmp_path, args) -> str:
     return lines[0]
 
 
-def _error_here(capsys, args) -> str:
-    """As :func:`_error`, calling the CLI's ``main`` in this process."""
-    rc = main(args)
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error:")]
-    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err[-1500:]
-    return lines[0]
-
-
 def test_errors_are_one_clear_line(tmp_path, capsys, monkeypatch):
     assert "available: " in _error(tmp_path, ["-m", "train", "-n", "x", "-u", "nope", "-d", "example"])
     monkeypatch.chdir(tmp_path)  # the rest in this process: the same main(), without a Python start each
-    assert "baseline" in _error_here(capsys, ["-m", "train", "-n", "x", "-u", "nope", "-d", "example"])
-    assert "unknown keys in config section 'runner'" in _error_here(
-        capsys, ["-m", "train", "-n", "x", "-u", "example", "-d", "example", "-o", "config.runner.totl_steps=3"])
-    assert "no '='" in _error_here(capsys, ["-m", "train", "-n", "x", "-u", "example", "-d", "example", "-o", "runner.lr"])
-    assert "config file not found" in _error_here(capsys, ["-m", "train", "-n", "x", "-u", "example", "-d", "example",
-                                                           "-c", "missing.yaml"])
-    assert "not found" in _error_here(capsys, ["-m", "evaluate", "-e", "missing.ckpt"])
-    assert "layer 9 does not exist" in _error_here(capsys, ["-m", "train", "-n", "x", "-u", "example", "-d", "example",
-                                                            "-l", "9"])
-    assert "unknown options" in _error_here(capsys, ["-m", "train", "-n", "x", "-u", "baseline", "-d", "example",
-                                                     "--upstream_options", "featur=mfcc"])
-    assert "needs -n" in _error_here(capsys, ["-m", "train", "-u", "example", "-d", "example"])
+
+    def error(*args: str) -> str:
+        return one_error_line(capsys, main, list(args))
+
+    new = ["-m", "train", "-n", "x", "-u", "example", "-d", "example"]
+    assert "baseline" in error("-m", "train", "-n", "x", "-u", "nope", "-d", "example")
+    assert "unknown keys in config section 'runner'" in error(*new, "-o", "config.runner.totl_steps=3")
+    assert "no '='" in error(*new, "-o", "runner.lr")
+    assert "config file not found" in error(*new, "-c", "missing.yaml")
+    assert "not found" in error("-m", "evaluate", "-e", "missing.ckpt")
+    assert "layer 9 does not exist" in error(*new, "-l", "9")
+    assert "unknown options" in error("-m", "train", "-n", "x", "-u", "baseline", "-d", "example",
+                                      "--upstream_options", "featur=mfcc")
+    assert "needs -n" in error("-m", "train", "-u", "example", "-d", "example")
     torch.save({"model": {}}, tmp_path / "other.pt")
-    assert "not a speechbench experiment checkpoint" in _error_here(
-        capsys, ["-m", "evaluate", "-e", str(tmp_path / "other.pt")])
+    assert "not a speechbench experiment checkpoint" in error("-m", "evaluate", "-e", str(tmp_path / "other.pt"))
     (tmp_path / "trunc.ckpt").write_bytes(b"PK\x03\x04garbage")
-    assert "truncated" in _error_here(capsys, ["-m", "evaluate", "-e", str(tmp_path / "trunc.ckpt")])
+    assert "truncated" in error("-m", "evaluate", "-e", str(tmp_path / "trunc.ckpt"))
 
 
 def test_malicious_experiment_checkpoint_is_refused(tmp_path):

@@ -274,3 +274,15 @@ def test_protocol_4_code_payload_is_refused_by_name(tmp_path):
     assert "'posix.system'" in lines[0] or "'os.system'" in lines[0]
     assert f"re-save it without code: python tools/convert_checkpoint.py --trust {path} OUT.pt" in lines[0]
     assert not (tmp_path / "pwned").exists()
+
+
+def test_a_diverged_loss_is_one_line_naming_the_step(capsys, monkeypatch):
+    from speechbench.downstream.example.expert import DownstreamExpert
+    forward = DownstreamExpert.forward
+
+    def nan_loss(self, *args, **kwargs):
+        return forward(self, *args, **kwargs) * float("nan")
+
+    monkeypatch.setattr(DownstreamExpert, "forward", nan_loss)
+    line = _error(capsys, *_new(), "-o", SHORT)
+    assert line.startswith("error: loss is nan at step 0: lower the learning rate or check the inputs")

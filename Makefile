@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.speechbench-installed
 PYTEST_ARGS ?=
+# make demo UPSTREAMS="apc npc" SEEDS=3 (UPSTREAMS=all: every upstream the demo can pretrain)
+UPSTREAMS ?=
+SEEDS ?=
 
 .PHONY: install test test-fast demo bench clean-venv
 
@@ -24,7 +27,7 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 demo: install
-	bash tools/demo.sh
+	bash tools/demo.sh $(if $(UPSTREAMS),--upstreams "$(UPSTREAMS)") $(if $(SEEDS),--seeds $(SEEDS))
 
 bench: install
 	$(PY) bench/run_all.py

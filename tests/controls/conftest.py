@@ -1,28 +1,17 @@
-"""Fixtures for the control runs: the tiny corpus and each task's data dirs, prepared as the recipes do."""
+"""Fixtures for the control runs: each task's data dirs in the tiny corpus, prepared as the recipes do."""
 from __future__ import annotations
 
 import os
 
 import pytest
-import torch
 
 from speechbench.corpora import librimix, snips, speech_commands
-from speechbench.corpora.mini import prepare_mini
 from speechbench.corpora.mini.ks import prepare_mini_ks
 from speechbench.corpora.mini.sd import prepare_mini_sd
 from speechbench.corpora.mini.sf import prepare_mini_sf
 from speechbench.downstream._modules import units
 from speechbench.downstream.asv import trials
 from speechbench.downstream.intent import prepare_mini as intent_classes
-
-
-@pytest.fixture(scope="session")
-def tiny_corpus(tmp_path_factory) -> str:
-    """A freshly built tiny mini corpus (the directory holding ``data/`` and ``wav/``)."""
-    torch.set_num_threads(1)
-    out = tmp_path_factory.mktemp("tiny") / "corpus"
-    prepare_mini(str(out), size="tiny", seed=0, nj=1)
-    return str(out)
 
 
 def _units(text: str, unit: str, out: str) -> str:

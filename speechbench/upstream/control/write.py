@@ -141,7 +141,8 @@ def ceiling_encoder(task: str, data: DataDir) -> Callable[[str, int], np.ndarray
             times, out = _frame_times(n), np.tile(value_vector(SILENCE), (n, 1))
             for start, end, word in words.get(utt, []):
                 inside = (times >= start) & (times < end)
-                out[inside] = _word_parts(word, int(inside.sum()))
+                if inside.any():  # a word shorter than a frame has no frame of its own
+                    out[inside] = _word_parts(word, int(inside.sum()))
             return out
         return spoken
     raise DataDirError(f"no ceiling control is defined for task '{task}' (known: "

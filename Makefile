@@ -6,6 +6,9 @@ STAMP := $(VENV)/.speechbench-installed
 PYTEST_ARGS ?=
 # pytest-xdist workers; tests that run the same recipe take turns (tests/testutil.py)
 TEST_JOBS ?= 2
+# make demo UPSTREAMS="apc npc" SEEDS=3 (UPSTREAMS=all: every upstream the demo can pretrain)
+UPSTREAMS ?=
+SEEDS ?=
 
 .PHONY: install test test-fast demo bench clean-venv
 
@@ -26,7 +29,7 @@ test-fast: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 demo: install
-	bash tools/demo.sh
+	bash tools/demo.sh $(if $(UPSTREAMS),--upstreams "$(UPSTREAMS)") $(if $(SEEDS),--seeds $(SEEDS))
 
 bench: install
 	$(PY) bench/run_all.py

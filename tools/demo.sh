@@ -6,6 +6,10 @@
 #   tools/demo.sh --size tiny --upstreams apc --tasks "phone emotion" --pretrain-steps 20 --train-steps 40
 #   tools/demo.sh --lr-sweep "1e-2 1e-3"    # best of these learning rates per upstream and task
 #   tools/demo.sh --upstreams "apc wav2vec2:wav2vec_small"  # UPSTREAM:NAME: a released model, fetched by name
+#   tools/demo.sh --seeds 3                 # every head with seeds 1337, 1338, 1339: mean ± spread
+#   tools/demo.sh --upstreams all           # every upstream the demo can pretrain (make demo UPSTREAMS=all)
+# Besides the upstreams, every trained task gets two control rows (speechbench/upstream/control):
+# *chance*, the head on features that carry nothing, and *ceiling*, on features that carry the answer.
 # Re-running skips finished work (the recipes' stage markers) and redoes only the report.
 # Output: <out>/leaderboard.md, leaderboard.csv, leaderboard_runs.csv, *.png, timings.tsv,
 # and one log per step in <out>/logs/. A task whose recipe is missing is skipped with a
@@ -17,10 +21,13 @@ cd "$root"
 
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
-upstreams="apc tera"         # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights
+upstreams="apc tera"         # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights; all: every one with a speechbench/pretrain/conf/*.yaml
 tasks="phone pr asr ks std qa speaker asv sd emotion intent sf"  # recipes under egs/ to run
 pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
 train_steps=300                # training steps of every trained head (empty: each recipe's config)
+task_steps="sf:1000"           # TASK:STEPS for tasks --train-steps leaves at chance (slot filling's CTC over characters and tags)
+seeds=1                        # seeds per head (1337, 1338, ...); the leaderboard shows mean ± standard deviation
+controls=true                  # chance and ceiling control rows (false: upstreams only)
 task_args=                     # more options for every task recipe (e.g. "--seed 7")
 lr_sweep=                      # learning rates to sweep per upstream and task (empty: each recipe's own)
 exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)
@@ -33,7 +40,9 @@ threads=1                      # CPU threads of every step (more than the free c
 # torch's intra-op threads spin when the cores are busy: one SD training step took 12 s with 2
 # threads beside other work and 0.6 s with 1 (LSTM heads do many small operations).
 export OMP_NUM_THREADS=$threads
+[ "$upstreams" = all ] && upstreams=$(cd speechbench/pretrain/conf && ls -- *.yaml | sed 's/\.yaml$//' | tr '\n' ' ')
 case $size in mini|tiny) ;; *) echo "$0: --size must be mini or tiny, got '$size'" >&2; exit 1 ;; esac
+[[ $seeds =~ ^[1-9][0-9]*$ ]] || { echo "$0: --seeds must be a positive number, got '$seeds'" >&2; exit 1; }
 [ -n "$out" ] || { [ "$size" = mini ] && out=result/demo || out=result/demo-$size; }
 mkdir -p "$out/logs"
 out=$(cd "$out" && pwd)
@@ -52,7 +61,12 @@ done
 read -r -a ups <<< "$upstreams"
 pretrained=0
 for u in "${ups[@]}"; do [[ $u == *:* ]] || pretrained=$((pretrained + 1)); done
-total=$(( 1 + pretrained + ${#todo[@]} * (1 + ${#ups[@]}) + 1 ))
+heads=0
+for t in "${todo[@]}"; do
+  if [[ $untrained_tasks == *" $t "* ]]; then heads=$((heads + 1 + ${#ups[@]})); else heads=$((heads + (1 + ${#ups[@]}) * seeds)); fi
+done
+[ "$controls" = true ] && heads=$((heads + 2 * ${#todo[@]}))
+total=$(( 1 + pretrained + heads + 1 ))
 n=0
 
 # step NAME LOG CMD...: run one step, its output into LOG, one progress line before and after.
@@ -89,30 +103,45 @@ for u in "${ups[@]}"; do
 done
 
 read -r -a extra <<< "$task_args"
-steps_args=()
-if [ -n "$train_steps" ]; then  # evaluate on dev twice, log layer weights four times
-  half=$(( train_steps / 2 > 0 ? train_steps / 2 : 1 )); quarter=$(( train_steps / 4 > 0 ? train_steps / 4 : 1 ))
-  steps_args=(--extra-overrides "config.runner.total_steps=$train_steps,,config.runner.eval_step=$half,,config.runner.save_step=$half,,config.runner.log_step=$quarter")
-fi
+declare -A steps_of=()
+for ts in $task_steps; do steps_of[${ts%%:*}]=${ts#*:}; done
+# The recipe option setting task T's training steps (evaluate on dev twice, log layer weights four times).
+steps_args() {
+  local s=${steps_of[$1]:-$train_steps}
+  [ -n "$s" ] || return 0
+  local half=$(( s / 2 > 0 ? s / 2 : 1 )) quarter=$(( s / 4 > 0 ? s / 4 : 1 ))
+  printf '%s\n' --extra-overrides "config.runner.total_steps=$s,,config.runner.eval_step=$half,,config.runner.save_step=$half,,config.runner.log_step=$quarter"
+}
 for t in "${todo[@]}"; do
-  for u in baseline "${ups[@]}"; do
+  task_seeds=$(seq 1337 $((1336 + seeds)))
+  [[ $untrained_tasks == *" $t "* ]] && task_seeds=1337
+  runs=(baseline "${ups[@]}")
+  [ "$controls" = true ] && runs+=(control:chance control:ceiling)
+  for u in "${runs[@]}"; do
     args=(--mini-size "$size" --nj "$nj" "${extra[@]}")
     [ -n "$exp_root" ] && args+=(--expdir "$exp_root/$t/exp")
-    [[ $untrained_tasks == *" $t "* ]] || args+=("${steps_args[@]}")
-    if [ "$u" != baseline ]; then
+    [[ $untrained_tasks == *" $t "* ]] || mapfile -t -O "${#args[@]}" args < <(steps_args "$t")
+    if [[ $u == control:* ]]; then
+      args+=(--upstream control --upstream-options "kind=${u#control:}")
+    elif [ "$u" != baseline ]; then
       if [[ $u != *:* ]] && [ ! -f "${ckpt[$u]}" ]; then
         sb_log "demo: warning: no $u checkpoint (${ckpt[$u]}); skipping $t with $u"
-        n=$((n + 1)); continue
+        n=$((n + $(wc -w <<< "$task_seeds"))); continue
       fi
       args+=(--upstream "${u%%:*}" --upstream-ckpt "${ckpt[$u]}")
     fi
     log=$out/logs/${t}_${u/:/_}
-    if [ -n "$lr_sweep" ] && [[ $untrained_tasks != *" $t "* ]]; then
-      step "$t with $u (lr sweep: $lr_sweep)" "$log.log" \
-        speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$log.recipe.log" -- "${args[@]}"
-    else
-      step "$t with $u" "$log.log" bash "egs/$t/run.sh" "${args[@]}"
-    fi
+    [[ $u == control:* ]] && these_seeds=1337 || these_seeds=$task_seeds
+    for seed in $these_seeds; do
+      [ "$seed" = 1337 ] && name="$t with $u" || name="$t with $u (seed $seed)"
+      [ "$seed" = 1337 ] || log=$out/logs/${t}_${u/:/_}_seed$seed
+      if [ -n "$lr_sweep" ] && [[ $untrained_tasks != *" $t "* ]] && [[ $u != control:* ]]; then
+        step "$name (lr sweep: $lr_sweep)" "$log.log" \
+          speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$log.recipe.log" -- "${args[@]}" --seed "$seed"
+      else
+        step "$name" "$log.log" bash "egs/$t/run.sh" "${args[@]}" --seed "$seed"
+      fi
+    done
   done
 done
 

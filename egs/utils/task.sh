@@ -63,11 +63,13 @@ sb_upstream_tag() {
   printf '%s' "$t"
 }
 
-# Experiment directory of this run (upstream tag, layer mode, learning rate).
+# Experiment directory of this run (upstream tag, layer mode, learning rate, and the seed when it
+# is not the default 1337, so runs of several seeds sit side by side).
 sb_exp_name() {
-  local mode=ws
+  local mode=ws seed_tag=
   [ -n "$layer" ] && mode="l$layer"
-  printf '%s/%s/%s_%s%s' "$expdir" "$data_tag" "$(sb_upstream_tag)" "$mode" "${lr:+_lr$lr}"
+  [ "$seed" = 1337 ] || seed_tag=_seed$seed
+  printf '%s/%s/%s_%s%s%s' "$expdir" "$data_tag" "$(sb_upstream_tag)" "$mode" "${lr:+_lr$lr}" "$seed_tag"
 }
 
 # Done markers of this run's stages (per data, upstream, layer mode and learning rate).
@@ -170,6 +172,11 @@ sb_stage_extract() {
   if stage_begin "$n" "extract $(sb_upstream_tag) features (layers $layers)" "$data"/* "${upstream_args[@]}" \
       "layers=$layers" "nj=$nj"; then
     for set in $sets; do
+      if [ "$upstream" = control ]; then  # chance/ceiling features come from the labels, not from audio
+        python -m speechbench.upstream.control.write --task "$task" --kind "${upstream_options#kind=}" \
+          --data-dir "$data/$set" --out "dump/$data_tag/$(sb_upstream_tag)/$set"
+        continue
+      fi
       python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "$data/$set" \
         --out "dump/$data_tag/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" "${runner[@]}" --num-threads 1
     done

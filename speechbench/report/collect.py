@@ -22,7 +22,9 @@ from speechbench.report.metrics import is_better, primary_metric, value_of
 
 RESULT_SPLITS = ("test", "eval")
 REFERENCE_TAG = "baseline"
-_EXP_NAME = re.compile(r"^(?P<tag>.+)_(?P<mode>ws|lall|l-?\d+)(?:_lr(?P<lr>[^_/]+))?$")
+_EXP_NAME = re.compile(r"^(?P<tag>.+)_(?P<mode>ws|lall|l-?\d+)(?:_lr(?P<lr>[^_/]+))?(?:_seed(?P<seed>\d+))?$")
+# Control runs (``speechbench/upstream/control``): features with nothing, or with the answer.
+CONTROL_PREFIX = "control_kind_"
 # The protocol's own layer choice: the weighted sum, or (term detection) the best layer on dev.
 PROTOCOL_MODES = ("ws", "lall")
 
@@ -53,6 +55,8 @@ class Run:
     dev_metrics: dict[str, float] | None = None
     upstream_weights: dict | None = None  # name, path, sha256 of the weights (runs made before: None)
     lr_candidates: list[float] = dataclasses.field(default_factory=list)
+    seed_scores: list[float] = dataclasses.field(default_factory=list)  # one per seed when several ran
+    seeds: list[int | None] = dataclasses.field(default_factory=list)   # the seeds of seed_scores
 
     @property
     def group(self) -> tuple[str, str, str, str]:
@@ -61,8 +65,19 @@ class Run:
 
     @property
     def score(self) -> float | None:
-        """The primary metric on the scored split."""
+        """The primary metric on the scored split (the mean over seeds when several ran)."""
+        if self.seed_scores:
+            return sum(self.seed_scores) / len(self.seed_scores)
         return None if self.primary is None else value_of(self.metrics, self.primary)
+
+    @property
+    def spread(self) -> float | None:
+        """Sample standard deviation of the primary metric over seeds (``None`` for one seed)."""
+        n = len(self.seed_scores)
+        if n < 2:
+            return None
+        mean = sum(self.seed_scores) / n
+        return (sum((x - mean) ** 2 for x in self.seed_scores) / (n - 1)) ** 0.5
 
     @property
     def dev_score(self) -> float | None:
@@ -70,6 +85,11 @@ class Run:
         if self.primary is None or not self.dev_metrics:
             return None
         return value_of(self.dev_metrics, self.primary)
+
+    @property
+    def is_control(self) -> bool:
+        """A chance or ceiling control run: a bound shown on the board, never ranked or scored."""
+        return self.upstream_tag.startswith(CONTROL_PREFIX)
 
     @property
     def is_reference(self) -> bool:
@@ -98,9 +118,12 @@ def _read_yaml(path: str) -> dict:
 
 
 def display_name(tag: str, upstream: str, upstream_ckpt: str | None, mode: str) -> str:
-    """``baseline`` -> ``fbank``; ``apc_apc`` (apc with apc.ckpt) -> ``apc``; layers noted."""
+    """``baseline`` -> ``fbank``; ``apc_apc`` (apc with apc.ckpt) -> ``apc``; ``control_kind_chance`` ->
+    ``chance``; layers noted."""
     if tag == REFERENCE_TAG:
         name = "fbank"
+    elif tag.startswith(CONTROL_PREFIX):
+        name = tag[len(CONTROL_PREFIX):]
     elif upstream_ckpt and os.path.splitext(os.path.basename(upstream_ckpt))[0] == upstream \
             and tag == f"{upstream}_{upstream}":
         name = upstream
@@ -181,17 +204,29 @@ def pick_best(runs: list[Run]) -> Run:
 
 
 def collect(egs: str, data_tag: str | None = None) -> list[Run]:
-    """One run per (task, data tag, upstream, layer mode), each with its swept learning rates."""
-    groups: dict[tuple, list[Run]] = {}
+    """One run per (task, data tag, upstream, layer mode), each with its swept learning rates.
+
+    With several seeds, the learning rate is chosen per seed and the run shown is the lowest
+    seed's, carrying every seed's score (``seed_scores``: its ``score`` is their mean).
+    """
+    groups: dict[tuple, dict[int | None, list[Run]]] = {}
     for path in find_results(egs, data_tag):
         run = load_run(path)
-        groups.setdefault(run.group, []).append(run)
+        groups.setdefault(run.group, {}).setdefault(run.seed, []).append(run)
     chosen = []
-    for runs in groups.values():
-        best = pick_best(runs)
-        best.lr_candidates = sorted({r.lr for r in runs if r.dev_score is not None and r.lr is not None}
-                                    | set(_swept_lrs(best)))
-        chosen.append(best)
+    for by_seed in groups.values():
+        per_seed = []
+        for runs in by_seed.values():
+            best = pick_best(runs)
+            best.lr_candidates = sorted({r.lr for r in runs if r.dev_score is not None and r.lr is not None}
+                                        | set(_swept_lrs(best)))
+            per_seed.append(best)
+        per_seed.sort(key=lambda r: (r.seed is None, r.seed or 0))
+        shown = per_seed[0]
+        if len(per_seed) > 1:
+            scored = [r for r in per_seed if r.score is not None]
+            shown.seed_scores, shown.seeds = [r.score for r in scored], [r.seed for r in scored]
+        chosen.append(shown)
     return sorted(chosen, key=lambda r: (r.task, r.upstream))
 
 

@@ -13,6 +13,11 @@ comparable with superbbenchmark.org numbers. An upstream's score is the mean ove
 where it has a result and the task is normalisable (fbank ran, and some upstream beats
 it); the table says how many tasks that is. SUPERB averages several metrics within a
 task first; we use the one primary metric per task (each downstream's ``METRIC``).
+
+Control runs (``speechbench/upstream/control``) are the last rows, ``chance`` (features that carry
+nothing: the metric of the best constant prediction) and ``ceiling`` (features that carry the
+answer): bounds a reader places the upstreams between, never scored or ranked. A number made
+with several seeds is shown as mean ± standard deviation over them.
 """
 from __future__ import annotations
 
@@ -49,6 +54,10 @@ class Leaderboard:
         """The run behind one cell, if any."""
         return self.cells.get((upstream, task))
 
+    def is_control(self, upstream: str) -> bool:
+        """A chance or ceiling row (a bound, not an upstream)."""
+        return any(r.is_control for (u, _), r in self.cells.items() if u == upstream)
+
 
 def _task_key(task: str) -> tuple[int, str]:
     return (TASK_ORDER.index(task), task) if task in TASK_ORDER else (len(TASK_ORDER), task)
@@ -67,16 +76,18 @@ def build(runs: list[Run], data_tag: str = "") -> Leaderboard:
         cells[(r.upstream, r.task)] = r
         metric.setdefault(r.task, r.primary)
     tasks = sorted(metric, key=_task_key)
-    normalised = _normalise(cells, tasks)
+    normalised = _normalise({k: r for k, r in cells.items() if not r.is_control}, tasks)
     names = sorted({u for u, _ in cells})
     overall: dict[str, tuple[float | None, int]] = {}
     for u in names:
         vals = [normalised[(u, t)] for t in tasks if (u, t) in normalised]
         overall[u] = (sum(vals) / len(vals) if vals else None, len(vals))
-    reference = [u for u in names if any(cells[(u, t)].is_reference for t in tasks if (u, t) in cells)]
-    rest = sorted((u for u in names if u not in reference),
+    kind = {u: "reference" if r.is_reference else "control" if r.is_control else "upstream" for (u, _), r in cells.items()}
+    reference = [u for u in names if kind[u] == "reference"]
+    controls = sorted((u for u in names if kind[u] == "control"), key=lambda u: (u != "chance", u))
+    rest = sorted((u for u in names if kind[u] == "upstream"),
                   key=lambda u: (-(overall[u][0] if overall[u][0] is not None else float("-inf")), u))
-    return Leaderboard(data_tag, tasks, reference + rest, cells, metric, normalised, overall)
+    return Leaderboard(data_tag, tasks, reference + rest + controls, cells, metric, normalised, overall)
 
 
 def _normalise(cells: dict[tuple[str, str], Run], tasks: list[str]) -> dict[tuple[str, str], float]:
@@ -163,7 +174,19 @@ def _weights_text(r: Run) -> str:
 def _intro(commit: str, date: str) -> str:
     return (f"Made by `speechbench report` on {date} at commit `{commit}`. Score: each task's primary metric "
             f"mapped to fbank = 0 and the best upstream here = {SCALE:g}, averaged over tasks "
-            "(SUPERB's superb_s with this table's best in place of the published state of the art).")
+            "(SUPERB's superb_s with this table's best in place of the published state of the art). "
+            "Rows *chance* and *ceiling*: the same head trained on features that carry nothing, or the answer. "
+            "`a ± b`: mean and standard deviation over seeds.")
+
+
+def _seeds_text(r: Run, sep: str) -> str:
+    return sep.join(map(str, r.seeds)) if r.seeds else "" if r.seed is None else str(r.seed)
+
+
+def cell_text(r: Run) -> str:
+    """The primary metric, with its spread over seeds when several ran."""
+    text = format_value(r.primary, r.score)
+    return text if r.spread is None else f"{text} ± {format_value(r.primary, r.spread)}"
 
 
 def table_lines(board: Leaderboard, out_dir: str, links: dict[str, str] | None = None) -> list[str]:
@@ -175,13 +198,13 @@ def table_lines(board: Leaderboard, out_dir: str, links: dict[str, str] | None =
     for u in board.upstreams:
         score, counted = board.overall[u]
         s = "-" if score is None else f"{score:.0f}" + ("" if counted == n else f" ({counted}/{n})")
-        row = [u, s]
+        row = [f"*{u}*" if board.is_control(u) else u, s]
         for t in board.tasks:
             r = board.run(u, t)
             if r is None:
                 row.append("-")
                 continue
-            row.append(_linked(format_value(r.primary, r.score), os.path.join(r.expdir, "RESULTS.md"), out_dir, links))
+            row.append(_linked(cell_text(r), os.path.join(r.expdir, "RESULTS.md"), out_dir, links))
         lines.append("| " + " | ".join(row) + " |")
     return lines
 
@@ -205,8 +228,8 @@ def to_markdown(board: Leaderboard, out_dir: str, commit: str, date: str | None 
                 continue
             conf = _linked("config", r.config, out_dir, links) if r.config else "-"
             ckpt = _linked(os.path.basename(r.checkpoint), r.checkpoint, out_dir, links) if r.checkpoint else "-"
-            lines.append(f"| {u} | {t} | {format_value(r.primary, r.score)} | {_weights_text(r)} | {_lr_text(r) or '-'} | "
-                         f"{'-' if r.seed is None else r.seed} | {conf} | {ckpt} |")
+            lines.append(f"| {u} | {t} | {cell_text(r)} | {_weights_text(r)} | {_lr_text(r) or '-'} | "
+                         f"{_seeds_text(r, ', ') or '-'} | {conf} | {ckpt} |")
     return "\n".join(lines) + "\n"
 
 
@@ -258,8 +281,8 @@ def runs_csv(board: Leaderboard) -> str:
     """Long table: one row per number with every metric and the files it came from."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["data_tag", "task", "upstream", "metric", "direction", "split", "value", "normalised", "lr",
-                "lrs_tried", "seed", "config", "checkpoint", "upstream_ckpt", "upstream_weights", "upstream_sha256",
+    w.writerow(["data_tag", "task", "upstream", "metric", "direction", "split", "value", "spread", "normalised",
+                "lr", "lrs_tried", "seeds", "config", "checkpoint", "upstream_ckpt", "upstream_weights", "upstream_sha256",
                 "expdir", "all_metrics"])
     for u in board.upstreams:
         for t in board.tasks:
@@ -268,9 +291,9 @@ def runs_csv(board: Leaderboard) -> str:
                 continue
             norm = board.normalised.get((u, t))
             w.writerow([board.data_tag, t, u, r.primary, "lower" if lower_is_better(r.primary) else "higher",
-                        r.split, f"{r.score:.6g}", "" if norm is None else f"{norm:.2f}",
-                        "" if r.lr is None else f"{r.lr:g}", " ".join(f"{x:g}" for x in r.lr_candidates),
-                        "" if r.seed is None else r.seed, r.config or "", r.checkpoint or "", r.upstream_ckpt or "",
+                        r.split, f"{r.score:.6g}", "" if r.spread is None else f"{r.spread:.6g}",
+                        "" if norm is None else f"{norm:.2f}", "" if r.lr is None else f"{r.lr:g}",
+                        " ".join(f"{x:g}" for x in r.lr_candidates), _seeds_text(r, " "), r.config or "", r.checkpoint or "", r.upstream_ckpt or "",
                         (r.upstream_weights or {}).get("name") or "", (r.upstream_weights or {}).get("sha256") or "",
                         r.expdir, json.dumps(r.metrics, sort_keys=True)])
     return buf.getvalue()

@@ -14,7 +14,7 @@ from speechbench.checkpoints.experiment import ExperimentCheckpoint
 def _write_experiment(egs: str, recipe: str, name: str, task: str, upstream: str, metrics: dict,
                       data_tag: str = "mini", lr: float = 1e-3, dev: dict | None = None,
                       layer_logits: list[float] | None = None, curve: dict | None = None,
-                      split: str = "test", upstream_ckpt: str | None = None) -> str:
+                      split: str = "test", upstream_ckpt: str | None = None, seed: int = 1337) -> str:
     """One experiment dir as a recipe leaves it; returns its path."""
     expdir = os.path.join(egs, recipe, "exp", *([data_tag] if data_tag else []), name)
     os.makedirs(expdir, exist_ok=True)
@@ -25,7 +25,7 @@ def _write_experiment(egs: str, recipe: str, name: str, task: str, upstream: str
     with open(os.path.join(expdir, "config.yaml"), "w") as f:
         yaml.safe_dump({"optimizer": {"name": "AdamW", "lr": lr}}, f)
     with open(os.path.join(expdir, "args.yaml"), "w") as f:
-        json.dump({"seed": 1337, "upstream": upstream}, f)
+        json.dump({"seed": seed, "upstream": upstream}, f)
     with open(os.path.join(expdir, "RESULTS.md"), "w") as f:
         f.write("# fake\n")
     if dev is not None:

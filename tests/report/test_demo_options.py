@@ -19,5 +19,11 @@ def test_bad_size_and_unknown_option_fail_fast():
 
 def test_help_lists_the_options():
     proc = _demo("--help")
-    for option in ("--size", "--upstreams", "--tasks", "--pretrain-steps", "--train-steps", "--lr-sweep", "--out"):
+    for option in ("--size", "--upstreams", "--tasks", "--pretrain-steps", "--train-steps", "--lr-sweep", "--out",
+                   "--seeds", "--controls", "--task-steps"):
         assert option in proc.stdout + proc.stderr
+
+
+def test_seeds_must_be_a_positive_number():
+    proc = _demo("--seeds", "0")
+    assert proc.returncode == 1 and "--seeds must be a positive number, got '0'" in proc.stderr

@@ -128,3 +128,35 @@ def test_term_detection_best_layer_runs_join_their_upstream_row(make_exp):
             and not line.startswith("|---")]
     assert [r.split("|")[1].strip() for r in rows[:2]] == ["fbank", "apc"]
     assert board.overall["apc"] == (pytest.approx(1000), 2)
+
+
+def test_seeds_of_a_run_show_mean_and_spread(make_exp):
+    make_exp("phone", "baseline_ws", "phone", "baseline", {"test-acc": 0.5})
+    for seed, acc in ((1337, 0.6), (1338, 0.7), (1339, 0.8)):
+        make_exp("phone", "apc_ws" if seed == 1337 else f"apc_ws_seed{seed}", "phone", "apc", {"test-acc": acc},
+                 seed=seed)
+    runs = {r.upstream: r for r in collect(make_exp.egs)}
+    assert set(runs) == {"fbank", "apc"}  # the seeds are one row
+    apc = runs["apc"]
+    assert apc.seeds == [1337, 1338, 1339] and apc.score == pytest.approx(0.7) and apc.spread == pytest.approx(0.1)
+    assert runs["fbank"].spread is None and runs["fbank"].score == 0.5
+    board = leaderboard.build(list(runs.values()), "mini")
+    md = leaderboard.to_markdown(board, make_exp.egs, "c")
+    row = next(line for line in md.splitlines() if line.startswith("| apc | 1000 |"))
+    assert "[70.00 ± 10.00](" in row and "| apc | phone | 70.00 ± 10.00 | - | lr 0.001 | 1337, 1338, 1339 |" in md
+    long = {r["upstream"]: r for r in csv.DictReader(io.StringIO(leaderboard.runs_csv(board)))}
+    assert long["apc"]["spread"] == "0.1" and long["apc"]["seeds"] == "1337 1338 1339"
+    assert long["fbank"]["spread"] == "" and long["fbank"]["seeds"] == "1337"
+
+
+def test_chance_and_ceiling_rows_bound_the_table_without_a_score(make_exp):
+    make_exp("pr", "baseline_ws", "pr", "baseline", {"test-per": 0.8})
+    make_exp("pr", "apc_ws", "pr", "apc", {"test-per": 0.6})
+    make_exp("pr", "control_kind_chance_ws", "pr", "control", {"test-per": 1.0})
+    make_exp("pr", "control_kind_ceiling_ws", "pr", "control", {"test-per": 0.02})
+    board = leaderboard.build(collect(make_exp.egs), "mini")
+    assert board.upstreams == ["fbank", "apc", "chance", "ceiling"]
+    assert board.normalised[("apc", "pr")] == pytest.approx(1000)  # the ceiling is not "the best upstream"
+    assert board.overall["ceiling"] == (None, 0) and board.is_control("chance") and not board.is_control("apc")
+    md = leaderboard.to_markdown(board, make_exp.egs, "c")
+    assert md.index("| *chance* | - | [100.00](") < md.index("| *ceiling* | - | [2.00](")

@@ -31,6 +31,11 @@ def masked_mean_std(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.cat([mean, var.clamp(min=1e-8).sqrt()], dim=-1)
 
 
+def masked_max(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Maximum over valid frames: ``[B, T, D]``, ``[B, T]`` -> ``[B, D]`` (did a pattern occur anywhere)."""
+    return x.masked_fill(~mask.unsqueeze(-1), float("-inf")).amax(1)
+
+
 class AttentiveStatsPool(nn.Module):
     """Attentive statistics pooling (Okabe et al., 2018): attention-weighted mean and std."""
 
@@ -47,19 +52,21 @@ class AttentiveStatsPool(nn.Module):
 
 
 class UtterancePooling(nn.Module):
-    """``mean`` (SUPERB), ``mean_std`` or ``attentive`` (statistics) pooling; ``output_dim`` says its size."""
+    """``mean`` (SUPERB), ``max``, ``mean_std`` or ``attentive`` (statistics) pooling; ``output_dim`` says its size."""
 
     def __init__(self, dim: int, kind: str = "mean") -> None:
         super().__init__()
-        if kind not in ("mean", "mean_std", "attentive"):
-            raise ConfigError(f"pooling '{kind}' is not one of mean, mean_std, attentive")
+        if kind not in ("mean", "max", "mean_std", "attentive"):
+            raise ConfigError(f"pooling '{kind}' is not one of mean, max, mean_std, attentive")
         self.kind = kind
         self.attentive = AttentiveStatsPool(dim) if kind == "attentive" else None
-        self.output_dim = dim if kind == "mean" else 2 * dim
+        self.output_dim = dim if kind in ("mean", "max") else 2 * dim
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if self.kind == "mean":
             return masked_mean(x, mask)
+        if self.kind == "max":
+            return masked_max(x, mask)
         if self.kind == "mean_std":
             return masked_mean_std(x, mask)
         return self.attentive(x, mask)

@@ -12,17 +12,43 @@ from speechbench.downstream._modules.pooling import UtterancePooling, pad_featur
 from speechbench.utils_io import atomic_open
 
 
+class FrameContext(nn.Module):
+    """``Conv1d(D -> dim, kernel context)`` + ReLU over time: a detector of patterns spanning frames.
+
+    SUPERB's per-frame ``Linear`` followed by mean pooling is linear in the utterance's mean
+    frame, which for features without word-level context (fbank, small upstreams) keeps the
+    speaker and channel but loses which words were said. Zero padding at the edges equals the
+    batch padding, so an utterance's output does not depend on its batch.
+    """
+
+    def __init__(self, input_dim: int, dim: int, context: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(input_dim, dim, context, padding=context // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.conv(x.transpose(1, 2))).transpose(1, 2)[:, : x.shape[1]]
+
+
 class UtteranceClassifier(nn.Module):
     """``Linear(D -> projector_dim)`` per frame, masked pooling, dropout, ``Linear(-> num_outputs)``.
 
-    ``projector_dim`` 0 pools the features directly. Padding frames are masked out of the
+    ``projector_dim`` 0 pools the features directly. ``context`` > 0 (odd) replaces the per-frame
+    projection with ``FrameContext`` over that many frames. Padding frames are masked out of the
     pooling, so an utterance's logits do not depend on what it is batched with.
     """
 
     def __init__(self, input_dim: int, num_outputs: int, projector_dim: int = 256, pooling: str = "mean",
-                 dropout: float = 0.0) -> None:
+                 dropout: float = 0.0, context: int = 0) -> None:
         super().__init__()
-        self.projector = nn.Linear(input_dim, projector_dim) if projector_dim else nn.Identity()
+        if context < 0 or (context and context % 2 == 0):
+            raise ValueError(f"modelrc.context must be 0 (per-frame projection) or an odd number of frames, "
+                             f"got {context}")
+        if context and not projector_dim:
+            raise ValueError("modelrc.context needs modelrc.projector_dim > 0 (the detectors' count)")
+        if context:
+            self.projector: nn.Module = FrameContext(input_dim, projector_dim, context)
+        else:
+            self.projector = nn.Linear(input_dim, projector_dim) if projector_dim else nn.Identity()
         self.pooling = UtterancePooling(projector_dim or input_dim, pooling)
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(self.pooling.output_dim, num_outputs)

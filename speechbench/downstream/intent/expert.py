@@ -7,7 +7,10 @@ set of its training values, or ``datarc.classes`` (a mapping slot -> list of val
 path of a YAML file holding one, as the recipe writes for the mini corpus); a dev/test value
 outside it is an error naming the file and line. Head (SUPERB):
 ``Linear(D->256)``, mean pooling, ``Linear(256 -> sum of slot sizes)`` split into per-slot
-logits; loss = sum of the per-slot cross entropies. ``modelrc.joint: true`` instead classifies
+logits; loss = sum of the per-slot cross entropies. ``modelrc.context: N`` (odd) projects each frame
+with its N-frame neighbourhood (a convolution and ReLU) and ``pooling: max`` keeps where each
+detector fired most: the mini config's head, since a mean of fbank or small-upstream frames does not
+say which words were spoken. ``modelrc.joint: true`` instead classifies
 the whole intent with one head (its classes: the intents seen in train, or every combination
 of ``datarc.classes``). Metrics: ``acc`` = joint accuracy (every slot right, the SUPERB IC
 number) and ``<slot>_acc`` per slot; best checkpoint by dev joint accuracy. The test split writes ``test_predictions.txt`` (``utt`` then predicted values).
@@ -35,7 +38,7 @@ from speechbench.utils_io import atomic_open
 DATARC = {"train": "data/train", "dev": "data/dev", "test": "data/test", "label_file": "utt2intent",
           "slots": ["action", "object", "location"], "classes": None, "batch_size": 32, "num_workers": 0,
           "seed": 0}
-MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0, "joint": False}
+MODELRC = {"projector_dim": 256, "pooling": "mean", "dropout": 0.0, "context": 0, "joint": False}
 
 
 class IntentDataset(UtteranceDataset):

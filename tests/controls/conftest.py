@@ -6,12 +6,12 @@ import os
 import pytest
 
 from speechbench.corpora import librimix, snips, speech_commands
+from speechbench.corpora.mini import intents as intent_classes
 from speechbench.corpora.mini.ks import prepare_mini_ks
 from speechbench.corpora.mini.sd import prepare_mini_sd
 from speechbench.corpora.mini.sf import prepare_mini_sf
+from speechbench.data import trials
 from speechbench.downstream._modules import units
-from speechbench.downstream.asv import trials
-from speechbench.downstream.intent import prepare_mini as intent_classes
 
 
 def _units(text: str, unit: str, out: str) -> str:

@@ -29,7 +29,8 @@ from typing import Callable, Sequence
 import kaldiio
 import numpy as np
 
-from speechbench.data.kaldi_dir import DataDir, DataDirError, compute_utt2dur, read_kv, write_kv
+from speechbench.data.audio import compute_utt2dur
+from speechbench.data.kaldi_dir import DataDir, DataDirError, read_kv, write_kv
 from speechbench.metrics.diarization import read_rttm
 from speechbench.upstream.control.expert import KINDS
 from speechbench.utils_io import atomic_open

@@ -78,7 +78,7 @@ def test_bad_model_lists_are_named(cache_dir, tmp_path, monkeypatch, entry, mess
 def test_shipped_lists_are_complete():
     """Every upstream with weights ships a list (maybe empty); every entry names its paper, license and source."""
     upstreams = upstreams_with_models()
-    assert set(registry.available("upstream")) - set(upstreams) == {"baseline", "example"}
+    assert set(registry.available("upstream")) - set(upstreams) == {"baseline", "control", "example"}  # no weights
     for upstream in upstreams:
         models = released_models(upstream)
         names = set(models) | {a for m in models.values() for a in m.aliases}

@@ -8,6 +8,7 @@
 #   tools/demo.sh --upstreams "apc wav2vec2:wav2vec_small"  # UPSTREAM:NAME: a released model, fetched by name
 #   tools/demo.sh --seeds 3                 # every head with seeds 1337, 1338, 1339: mean ± spread
 #   tools/demo.sh --upstreams all           # every upstream the demo can pretrain (make demo UPSTREAMS=all)
+#   tools/demo.sh --jobs 1                  # one step at a time (default: one per core, side by side)
 # Besides the upstreams, every trained task gets two control rows (speechbench/upstream/control):
 # *chance*, the head on features that carry nothing, and *ceiling*, on features that carry the answer.
 # Re-running skips finished work (the recipes' stage markers) and redoes only the report.
@@ -32,7 +33,8 @@ task_args=                     # more options for every task recipe (e.g. "--see
 lr_sweep=                      # learning rates to sweep per upstream and task (empty: each recipe's own)
 exp_root=                      # experiments under DIR/<recipe>/exp/ instead of egs/<recipe>/exp/ (tests, scratch runs)
 out=                           # output folder (default result/demo, or result/demo-<size> when not mini)
-nj=2                           # parallel jobs for corpus building and feature extraction
+jobs=$(nproc)                  # steps run side by side, one thread each (pretraining and heads; a head waits for its upstream)
+nj=2                           # parallel jobs for corpus building, and for each recipe's feature extraction when --jobs is 1
 threads=1                      # CPU threads of every step (more than the free cores makes torch crawl)
 . egs/utils/parse_options.sh
 . egs/utils/stage.sh  # sb_log: the timestamped progress line every recipe prints
@@ -43,14 +45,17 @@ export OMP_NUM_THREADS=$threads
 [ "$upstreams" = all ] && upstreams=$(cd speechbench/pretrain/conf && ls -- *.yaml | sed 's/\.yaml$//' | tr '\n' ' ')
 case $size in mini|tiny) ;; *) echo "$0: --size must be mini or tiny, got '$size'" >&2; exit 1 ;; esac
 [[ $seeds =~ ^[1-9][0-9]*$ ]] || { echo "$0: --seeds must be a positive number, got '$seeds'" >&2; exit 1; }
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "$0: --jobs must be a positive number, got '$jobs'" >&2; exit 1; }
+recipe_nj=$nj
+[ "$jobs" -eq 1 ] || recipe_nj=1  # side by side, each recipe extracts in its own process (no extra Python per job)
 [ -n "$out" ] || { [ "$size" = mini ] && out=result/demo || out=result/demo-$size; }
 mkdir -p "$out/logs"
 out=$(cd "$out" && pwd)
 if [ -n "$exp_root" ]; then mkdir -p "$exp_root" && exp_root=$(cd "$exp_root" && pwd); fi
 timings=$out/timings.tsv
-printf 'step\tseconds\tstatus\n' > "$timings"
+status_dir=$out/logs/steps    # one line per finished step (name, seconds, status), by step number
+rm -rf "$status_dir" && mkdir -p "$status_dir"
 untrained_tasks=" std "        # scored without a trained head: nothing to sweep
-failed=()
 t_start=$SECONDS
 
 # Task recipes present, in order; the others are announced and skipped.
@@ -69,48 +74,65 @@ done
 total=$(( 1 + pretrained + heads + 1 ))
 n=0
 
-# step NAME LOG CMD...: run one step, its output into LOG, one progress line before and after.
+# step K NAME LOG CMD...: run step number K, its output into LOG, one progress line before and
+# after, its line of timings.tsv into $status_dir/K.
 step() {
-  local name=$1 log=$2 t0=$SECONDS rc=0
-  shift 2
-  n=$((n + 1))
-  sb_log "[demo $n/$total, $((SECONDS - t_start)) s] $name ..."
+  local k=$1 name=$2 log=$3 t0=$SECONDS rc=0 status=ok
+  shift 3
+  sb_log "[demo $k/$total, $((SECONDS - t_start)) s] $name ..."
   "$@" > "$log" 2>&1 || rc=$?
   local dt=$((SECONDS - t0))
   if [ $rc -eq 0 ]; then
-    sb_log "[demo $n/$total] $name: done in $dt s"
-    printf '%s\t%d\tok\n' "$name" "$dt" >> "$timings"
+    sb_log "[demo $k/$total] $name: done in $dt s"
   else
-    sb_log "[demo $n/$total] $name: FAILED (exit $rc) after $dt s; last lines of $log:"
+    status=failed
+    sb_log "[demo $k/$total] $name: FAILED (exit $rc) after $dt s; last lines of $log:"
     tail -n 15 "$log" | sed 's/^/    /' >&2
-    printf '%s\t%d\tfailed\n' "$name" "$dt" >> "$timings"
-    failed+=("$name")
   fi
-  return 0
+  printf '%s\t%d\t%s\n' "$name" "$dt" "$status" > "$status_dir/$(printf %04d "$k")"
 }
 
-step "mini corpus ($size)" "$out/logs/corpus.log" \
+# run_step NAME LOG CMD...: the next step, now. launch NAME LOG CMD...: the next step in the
+# background once fewer than --jobs steps run. await K: until step K has finished.
+running=0
+run_step() {
+  n=$((n + 1))
+  step "$n" "$@"
+}
+launch() {
+  n=$((n + 1))
+  while [ "$running" -ge "$jobs" ]; do wait -n || true; running=$((running - 1)); done
+  step "$n" "$@" &
+  running=$((running + 1))
+}
+await() {
+  while [ ! -f "$status_dir/$(printf %04d "$1")" ] && [ "$running" -gt 0 ]; do wait -n || true; running=$((running - 1)); done
+}
+
+run_step "mini corpus ($size)" "$out/logs/corpus.log" \
   python -m speechbench.corpora.mini --size "$size" --out "downloads/mini-$size" --nj "$nj"
 
-declare -A ckpt=()
+declare -A ckpt=() pretrain_step=()
 for u in "${ups[@]}"; do
   if [[ $u == *:* ]]; then ckpt[$u]=${u#*:}; continue; fi  # a released model's name: the recipes fetch it
   pdir=${exp_root:+$exp_root/pretrain/}exp/$size
   args=(--upstream "$u" --mini-size "$size" --expdir "$pdir" --num-threads "$threads")
   [ -n "$pretrain_steps" ] && args+=(--steps "$pretrain_steps")
-  step "pretrain $u" "$out/logs/pretrain_$u.log" bash egs/pretrain/run.sh "${args[@]}"
+  launch "pretrain $u" "$out/logs/pretrain_$u.log" bash egs/pretrain/run.sh "${args[@]}"
+  pretrain_step[$u]=$n
   [ -n "$exp_root" ] && ckpt[$u]=$pdir/$u/$u.ckpt || ckpt[$u]=$root/egs/pretrain/$pdir/$u/$u.ckpt
 done
 
 read -r -a extra <<< "$task_args"
 declare -A steps_of=()
 for ts in $task_steps; do steps_of[${ts%%:*}]=${ts#*:}; done
-# The recipe option setting task T's training steps (evaluate on dev twice, log layer weights four times).
-steps_args() {
+# add_steps_args T: append to args the recipe option setting task T's training steps (evaluate on
+# dev twice, log layer weights four times).
+add_steps_args() {
   local s=${steps_of[$1]:-$train_steps}
   [ -n "$s" ] || return 0
   local half=$(( s / 2 > 0 ? s / 2 : 1 )) quarter=$(( s / 4 > 0 ? s / 4 : 1 ))
-  printf '%s\n' --extra-overrides "config.runner.total_steps=$s,,config.runner.eval_step=$half,,config.runner.save_step=$half,,config.runner.log_step=$quarter"
+  args+=(--extra-overrides "config.runner.total_steps=$s,,config.runner.eval_step=$half,,config.runner.save_step=$half,,config.runner.log_step=$quarter")
 }
 for t in "${todo[@]}"; do
   task_seeds=$(seq 1337 $((1336 + seeds)))
@@ -118,12 +140,13 @@ for t in "${todo[@]}"; do
   runs=(baseline "${ups[@]}")
   [ "$controls" = true ] && runs+=(control:chance control:ceiling)
   for u in "${runs[@]}"; do
-    args=(--mini-size "$size" --nj "$nj" "${extra[@]}")
+    args=(--mini-size "$size" --nj "$recipe_nj" "${extra[@]}")
     [ -n "$exp_root" ] && args+=(--expdir "$exp_root/$t/exp")
-    [[ $untrained_tasks == *" $t "* ]] || mapfile -t -O "${#args[@]}" args < <(steps_args "$t")
+    [[ $untrained_tasks == *" $t "* ]] || add_steps_args "$t"
     if [[ $u == control:* ]]; then
       args+=(--upstream control --upstream-options "kind=${u#control:}")
     elif [ "$u" != baseline ]; then
+      [ -n "${pretrain_step[$u]:-}" ] && await "${pretrain_step[$u]}"
       if [[ $u != *:* ]] && [ ! -f "${ckpt[$u]}" ]; then
         sb_log "demo: warning: no $u checkpoint (${ckpt[$u]}); skipping $t with $u"
         n=$((n + $(wc -w <<< "$task_seeds"))); continue
@@ -136,19 +159,22 @@ for t in "${todo[@]}"; do
       [ "$seed" = 1337 ] && name="$t with $u" || name="$t with $u (seed $seed)"
       [ "$seed" = 1337 ] || log=$out/logs/${t}_${u/:/_}_seed$seed
       if [ -n "$lr_sweep" ] && [[ $untrained_tasks != *" $t "* ]] && [[ $u != control:* ]]; then
-        step "$name (lr sweep: $lr_sweep)" "$log.log" \
+        launch "$name (lr sweep: $lr_sweep)" "$log.log" \
           speechbench sweep "egs/$t" --lrs "$lr_sweep" --log "$log.recipe.log" -- "${args[@]}" --seed "$seed"
       else
-        step "$name" "$log.log" bash "egs/$t/run.sh" "${args[@]}" --seed "$seed"
+        launch "$name" "$log.log" bash "egs/$t/run.sh" "${args[@]}" --seed "$seed"
       fi
     done
   done
 done
 
-step "leaderboard" "$out/logs/report.log" speechbench report --egs "${exp_root:-$root/egs}" --data-tag "$size" --out "$out"
+wait
+run_step "leaderboard" "$out/logs/report.log" speechbench report --egs "${exp_root:-$root/egs}" --data-tag "$size" --out "$out"
 cat "$out/logs/report.log" >&2
+{ printf 'step\tseconds\tstatus\n'; cat "$status_dir"/*; } > "$timings"
 sb_log "demo: finished in $((SECONDS - t_start)) s; per-step times in $timings; leaderboard in $out/leaderboard.md"
+mapfile -t failed < <(awk -F '\t' '$3 == "failed" { print $1 }' "$status_dir"/*)
 if [ ${#failed[@]} -gt 0 ]; then
-  sb_log "demo: ${#failed[@]} step(s) failed: ${failed[*]} (see $out/logs/)"
+  sb_log "demo: ${#failed[@]} step(s) failed: $(IFS=,; echo "${failed[*]}") (see $out/logs/)"
   exit 1
 fi

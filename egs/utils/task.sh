@@ -82,9 +82,29 @@ sb_data_source() {
   if [ -n "$(sb_user_dirs | tr -d '\n')" ]; then echo custom; else echo "$corpus"; fi
 }
 
+# sb_shared MARKERS LOCK FUNCTION ARGS...: run a stage whose output every run of the task shares
+# (the corpus, data/<tag>, one upstream's feature dump) holding an exclusive lock on the file
+# LOCK, with its done marker in $expdir/.done/<tag>/MARKERS instead of the run's own dir: runs
+# started side by side (several upstreams or seeds of one task, the demo's parallel jobs) do the
+# work once, and the others wait for it and find it done.
+sb_shared() {
+  local stage_done_dir=$expdir/.done/$data_tag/$1 lock=$2 fd
+  shift 2
+  mkdir -p "$(dirname "$lock")"
+  exec {fd}>"$lock"
+  flock "$fd"
+  "$@"
+  exec {fd}>&-
+}
+
 sb_stage_corpus() {
-  local n=$1 module=${2:-speechbench.corpora.mini} out=${3:-$mini_dir}
+  local out=${3:-$mini_dir}
   [ "$(sb_data_source)" = mini ] || return 0
+  sb_shared shared "$out.lock" _sb_build_corpus "$@"
+}
+
+_sb_build_corpus() {
+  local n=$1 module=${2:-speechbench.corpora.mini} out=${3:-$mini_dir}
   if stage_begin "$n" "build the ${2:+$task }mini corpus ($mini_size) in $out" "size=$mini_size" "dir=$out" "$module"; then
     python -m "$module" --size "$mini_size" --out "$out" --nj "$nj"
     stage_done "$n"
@@ -102,8 +122,11 @@ sb_link_sets() {
     from=${user[$i]:-}
     [ -n "$from" ] || from=$mini_dir/data/$mini_data/${minis[$i]}
     [ -d "$from" ] || { echo "$0: data dir $from not found (give --${user_dirs%% *} ..., or run stage 0)" >&2; exit 1; }
-    rm -rf "${data:?}/$set"
-    ln -s "$(cd "$from" && pwd)" "$data/$set"
+    from=$(cd "$from" && pwd)
+    if [ "$(readlink "$data/$set" || true)" != "$from" ]; then  # a run reading the link keeps it
+      rm -rf "${data:?}/$set"
+      ln -s "$from" "$data/$set"
+    fi
     i=$((i + 1))
   done
 }
@@ -126,6 +149,10 @@ sb_validate_sets() {
 # Stage 1: the data dirs of every set, validated. Extra arguments are more inputs of the stage
 # (the recipe's data options), so changing one redoes it.
 sb_stage_data() {
+  sb_shared shared "$data.lock" _sb_prepare_data "$@"
+}
+
+_sb_prepare_data() {
   local n=$1 source known
   local -a user
   shift
@@ -164,8 +191,12 @@ sb_upstream_args() {
 }
 
 sb_stage_extract() {
-  local n=$1 set
   [ "$use_cache" = true ] || return 0
+  sb_shared "shared/features/$(sb_upstream_tag)" "dump/$data_tag/$(sb_upstream_tag).lock" _sb_extract "$@"
+}
+
+_sb_extract() {
+  local n=$1 set
   sb_upstream_args
   local -a runner=(--cmd "$extract_cmd")
   if [ "$nj" -eq 1 ] && [ "$cmd_backend" = local ]; then runner=(); fi  # one local job: run it in-process

@@ -20,10 +20,15 @@ def test_bad_size_and_unknown_option_fail_fast():
 def test_help_lists_the_options():
     proc = _demo("--help")
     for option in ("--size", "--upstreams", "--tasks", "--pretrain-steps", "--train-steps", "--lr-sweep", "--out",
-                   "--seeds", "--controls", "--task-steps"):
+                   "--seeds", "--controls", "--task-steps", "--jobs"):
         assert option in proc.stdout + proc.stderr
 
 
 def test_seeds_must_be_a_positive_number():
     proc = _demo("--seeds", "0")
     assert proc.returncode == 1 and "--seeds must be a positive number, got '0'" in proc.stderr
+
+
+def test_jobs_must_be_a_positive_number():
+    proc = _demo("--jobs", "two")
+    assert proc.returncode == 1 and "--jobs must be a positive number, got 'two'" in proc.stderr

@@ -196,21 +196,25 @@ sb_stage_extract() {
 }
 
 _sb_extract() {
-  local n=$1 set
+  local n=$1 set dump
+  local -a dirs=() outs=()
+  dump=dump/$data_tag/$(sb_upstream_tag)
+  for set in $sets; do dirs+=("$data/$set"); outs+=("$dump/$set"); done
   sb_upstream_args
-  local -a runner=(--cmd "$extract_cmd")
-  if [ "$nj" -eq 1 ] && [ "$cmd_backend" = local ]; then runner=(); fi  # one local job: run it in-process
   if stage_begin "$n" "extract $(sb_upstream_tag) features (layers $layers)" "$data"/* "${upstream_args[@]}" \
       "layers=$layers" "nj=$nj"; then
-    for set in $sets; do
-      if [ "$upstream" = control ]; then  # chance/ceiling features come from the labels, not from audio
-        python -m speechbench.upstream.control.write --task "$task" --kind "${upstream_options#kind=}" \
-          --data-dir "$data/$set" --out "dump/$data_tag/$(sb_upstream_tag)/$set"
-        continue
-      fi
-      python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "$data/$set" \
-        --out "dump/$data_tag/$(sb_upstream_tag)/$set" --layers "$layers" --nj "$nj" "${runner[@]}" --num-threads 1
-    done
+    if [ "$upstream" = control ]; then  # chance/ceiling features come from the labels, not from audio
+      python -m speechbench.upstream.control.write --task "$task" --kind "${upstream_options#kind=}" \
+        --data-dir "${dirs[@]}" --out "${outs[@]}"
+    elif [ "$nj" -eq 1 ] && [ "$cmd_backend" = local ]; then  # one local job: every set in this process
+      python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "${dirs[@]}" --out "${outs[@]}" \
+        --layers "$layers" --nj 1 --num-threads 1
+    else
+      for set in $sets; do
+        python -m speechbench.features.extract "${upstream_args[@]}" --data-dir "$data/$set" --out "$dump/$set" \
+          --layers "$layers" --nj "$nj" --cmd "$extract_cmd" --num-threads 1
+      done
+    fi
     stage_done "$n"
   fi
 }

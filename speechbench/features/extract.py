@@ -2,6 +2,8 @@
 
     python -m speechbench.features.extract --upstream NAME --data-dir data/train \\
         --out dump/NAME/train [--layers all|0,4,8|best --from-exp EXP] [--nj 4 [--job 2]]
+    python -m speechbench.features.extract --upstream NAME --data-dir data/{train,dev,test} \\
+        --out dump/NAME/{train,dev,test}     # several sets, one after another, in one process
 
 Each job ``J`` of ``--nj`` takes a contiguous slice of the C-sorted utterances and writes
 ``feats.J.ark``/``feats.J.scp`` (one float16/float32 NPY block ``[T, sum of kept layer
@@ -337,8 +339,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--upstream-ckpt", help="the upstream's weights: a file, a released model's name "
                                            "(`speechbench models`), or 'random'")
     p.add_argument("--upstream-options", default="", help="upstream options as key=value,key=value")
-    p.add_argument("--data-dir", required=True, help="Kaldi data dir with wav.scp (utt2dur speeds batching)")
-    p.add_argument("--out", required=True, help="dump dir, e.g. dump/<upstream>/<set>")
+    p.add_argument("--data-dir", required=True, nargs="+",
+                   help="Kaldi data dir with wav.scp (utt2dur speeds batching); several: one dump each, in order")
+    p.add_argument("--out", required=True, nargs="+", help="dump dir, e.g. dump/<upstream>/<set>; one per --data-dir")
     p.add_argument("--nj", type=int, default=1, help="number of jobs the data dir is split into")
     p.add_argument("--job", type=int, help="run only this job (1..nj), no merge")
     p.add_argument("--cmd", help="job runner for the jobs, e.g. \"$extract_cmd\" (default: run them here)")
@@ -353,15 +356,24 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> ExtractConfig:
+def configs_from_args(args: argparse.Namespace) -> list[ExtractConfig]:
+    """One config per ``--data-dir``/``--out`` pair (several only in this process: a job runner
+    gets one set per call, so its job logs stay one per job)."""
     from speechbench.hub import resolve_weights
     from speechbench.upstream.options import parse_options
 
-    return ExtractConfig(upstream=args.upstream, data_dir=args.data_dir, out=args.out,
-                         upstream_ckpt=resolve_weights(args.upstream, args.upstream_ckpt).path,
-                         upstream_options=parse_options(args.upstream_options),
-                         layers=args.layers, from_exp=args.from_exp, num_layers=args.num_layers,
-                         dtype=args.dtype, nj=args.nj, device=args.device, batch_seconds=args.batch_seconds)
+    if len(args.data_dir) != len(args.out):
+        raise ExtractError(f"{len(args.data_dir)} --data-dir but {len(args.out)} --out: give one dump dir per data dir")
+    if len(args.data_dir) > 1 and (args.cmd or args.job is not None):
+        raise ExtractError("several --data-dir run in this process only: with --cmd or --job give one --data-dir "
+                           "and --out per call")
+    ckpt = resolve_weights(args.upstream, args.upstream_ckpt).path
+    options = parse_options(args.upstream_options)
+    return [ExtractConfig(upstream=args.upstream, data_dir=data_dir, out=out, upstream_ckpt=ckpt,
+                          upstream_options=dict(options), layers=args.layers, from_exp=args.from_exp,
+                          num_layers=args.num_layers, dtype=args.dtype, nj=args.nj, device=args.device,
+                          batch_seconds=args.batch_seconds)
+            for data_dir, out in zip(args.data_dir, args.out)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -371,7 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.num_threads)
 
     def body() -> None:
-        extract(config_from_args(args), job=args.job, cmd=args.cmd, argv=argv)
+        for cfg in configs_from_args(args):
+            extract(cfg, job=args.job, cmd=args.cmd, argv=argv)
     return run_command(body)
 
 

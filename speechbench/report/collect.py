@@ -92,6 +92,11 @@ class Run:
         return self.upstream_tag.startswith(CONTROL_PREFIX)
 
     @property
+    def is_ceiling(self) -> bool:
+        """The ceiling control (features that carry the answer): 1000 of the overall score when it ran."""
+        return self.upstream_tag == CONTROL_PREFIX + "ceiling" and self.mode in PROTOCOL_MODES
+
+    @property
     def is_reference(self) -> bool:
         """The fbank baseline every overall score is normalised against."""
         return self.upstream_tag == REFERENCE_TAG and self.mode in PROTOCOL_MODES

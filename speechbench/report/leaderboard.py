@@ -1,16 +1,20 @@
 """The leaderboard: upstream x task table, the SUPERB-style overall score, Markdown and CSV.
 
 Overall score (after SUPERB's ``superb_s``, Feng et al., "SUPERB @ SLT 2022"): each task's
-primary metric is mapped linearly so that the fbank baseline scores 0 and the best system
+primary metric is mapped linearly so that the fbank baseline scores 0 and a top reference
 scores 1000,
 
-    s_t(u) = 1000 * (m_t(u) - m_t(fbank)) / (m_t(best) - m_t(fbank))
+    s_t(u) = 1000 * (m_t(u) - m_t(fbank)) / (m_t(top) - m_t(fbank))
 
 which needs no sign flip for lower-better metrics (numerator and denominator change sign
-together). SUPERB's "best" is the published state of the art per task; offline we use the
-best upstream *on this leaderboard*, so the scores rank the upstreams shown here and are not
+together). SUPERB's top is the published state of the art per task, not available offline.
+Ours is the task's *ceiling* control when it ran (the head on features that carry the answer:
+the most the head can reach), else the best upstream on this leaderboard. The best upstream
+alone is a poor anchor on a small table: when it beats fbank by a hair, the denominator is
+that hair and every other upstream's score on the task explodes (-63000 for a 3-point loss
+on the demo's QA once). Either way the scores rank the upstreams shown here and are not
 comparable with superbbenchmark.org numbers. An upstream's score is the mean over the tasks
-where it has a result and the task is normalisable (fbank ran, and some upstream beats
+where it has a result and the task is normalisable (fbank ran, and the top differs from
 it); the table says how many tasks that is. SUPERB averages several metrics within a
 task first; we use the one primary metric per task (each downstream's ``METRIC``).
 
@@ -76,7 +80,8 @@ def build(runs: list[Run], data_tag: str = "") -> Leaderboard:
         cells[(r.upstream, r.task)] = r
         metric.setdefault(r.task, r.primary)
     tasks = sorted(metric, key=_task_key)
-    normalised = _normalise({k: r for k, r in cells.items() if not r.is_control}, tasks)
+    ceilings = {t: r.score for (_, t), r in cells.items() if r.is_ceiling}
+    normalised = _normalise({k: r for k, r in cells.items() if not r.is_control}, tasks, ceilings)
     names = sorted({u for u, _ in cells})
     overall: dict[str, tuple[float | None, int]] = {}
     for u in names:
@@ -90,7 +95,10 @@ def build(runs: list[Run], data_tag: str = "") -> Leaderboard:
     return Leaderboard(data_tag, tasks, reference + rest + controls, cells, metric, normalised, overall)
 
 
-def _normalise(cells: dict[tuple[str, str], Run], tasks: list[str]) -> dict[tuple[str, str], float]:
+def _normalise(cells: dict[tuple[str, str], Run], tasks: list[str],
+               ceilings: dict[str, float]) -> dict[tuple[str, str], float]:
+    """``s_t(u)`` of every upstream on every normalisable task: fbank 0, the task's ceiling control
+    (else its best upstream) 1000."""
     out: dict[tuple[str, str], float] = {}
     for t in tasks:
         runs = [r for (u, task), r in cells.items() if task == t]
@@ -98,11 +106,11 @@ def _normalise(cells: dict[tuple[str, str], Run], tasks: list[str]) -> dict[tupl
         if not ref:
             continue
         base = ref[0].score
-        best = (min if lower_is_better(ref[0].primary) else max)(r.score for r in runs)
-        if best == base:
+        top = ceilings.get(t, (min if lower_is_better(ref[0].primary) else max)(r.score for r in runs))
+        if top == base:
             continue
         for r in runs:
-            out[(r.upstream, t)] = SCALE * (r.score - base) / (best - base) + 0.0  # no "-0" for fbank
+            out[(r.upstream, t)] = SCALE * (r.score - base) / (top - base) + 0.0  # no "-0" for fbank
     return out
 
 
@@ -173,8 +181,8 @@ def _weights_text(r: Run) -> str:
 
 def _intro(commit: str, date: str) -> str:
     return (f"Made by `speechbench report` on {date} at commit `{commit}`. Score: each task's primary metric "
-            f"mapped to fbank = 0 and the best upstream here = {SCALE:g}, averaged over tasks "
-            "(SUPERB's superb_s with this table's best in place of the published state of the art). "
+            f"mapped to fbank = 0 and the task's ceiling control (without one: the best upstream here) = {SCALE:g}, "
+            "averaged over tasks (SUPERB's superb_s with the ceiling in place of the published state of the art). "
             "Rows *chance* and *ceiling*: the same head trained on features that carry nothing, or the answer. "
             "`a ± b`: mean and standard deviation over seeds.")
 

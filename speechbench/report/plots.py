@@ -32,7 +32,7 @@ def _save(fig, path: str) -> str:
 
 
 def heatmap(board: Leaderboard, path: str, subtitle: str = "") -> str:
-    """Cells coloured by the normalised task score (fbank 0, best 1000), labelled with the metric."""
+    """Cells coloured by the normalised task score (fbank 0, ceiling or best 1000), labelled with the metric."""
     rows, cols = board.upstreams, board.tasks
     values = np.full((len(rows), len(cols)), np.nan)
     for i, u in enumerate(rows):
@@ -57,7 +57,7 @@ def heatmap(board: Leaderboard, path: str, subtitle: str = "") -> str:
     ax.set_title(f"speechbench leaderboard{f' ({board.data_tag})' if board.data_tag else ''}"
                  + (f"\n{subtitle}" if subtitle else ""), fontsize=10)
     bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
-    bar.set_label("task score (fbank 0, best 1000); grey: not normalisable", fontsize=8)
+    bar.set_label("task score (fbank 0, ceiling or best 1000); grey: not normalisable", fontsize=8)
     return _save(fig, path)
 
 

@@ -1,6 +1,6 @@
 """Every downstream folder, present and future, against the contract in speechbench/contracts.py.
 
-Each task is built on the tiny mini corpus (``tiny_tasks.py`` says where its data is) over
+Each task is built on the tiny mini corpus (``tests/tiny_tasks.py`` says where its data is) over
 fbank features, and checked: the declared metric, loaders the runner can resume exactly, a
 training step that gives gradients, dev metrics that do not depend on how utterances are
 batched, determinism, and a state-dict round trip into a second, differently seeded head.
@@ -16,7 +16,7 @@ import yaml
 
 from speechbench import contracts, registry
 from speechbench.features.source import build_feature_source
-from contract.tiny_tasks import TASKS
+from tiny_tasks import PREPARE, SMALL
 
 TRAINABLE = [t for t in registry.available("downstream")
              if not getattr(registry.expert_class("downstream", t), "SCORED_BY", None)]
@@ -36,7 +36,7 @@ def test_every_downstream_declares_its_metric_and_has_a_tiny_setup():
     for task in registry.available("downstream"):
         cls = registry.expert_class("downstream", task)  # the registry checks the contract
         assert cls.METRIC[1] in contracts.DIRECTIONS
-    assert sorted(set(TRAINABLE) - set(TASKS)) == [], "add the task's tiny-corpus setup to tests/contract/tiny_tasks.py"
+    assert sorted(set(TRAINABLE) - set(PREPARE)) == [], "add the task's tiny-corpus setup to tests/tiny_tasks.py"
 
 
 def test_a_scoring_only_task_names_its_command():
@@ -57,12 +57,14 @@ def fbank():
     return build_feature_source("baseline")
 
 
-def _config(task: str, tiny_data: str, tmp: str) -> dict:
+def _config(task: str, datarc: dict) -> dict:
+    """The task's config.yaml with its tiny-corpus data, batches of 4 and the small sizes of ``SMALL``."""
     with open(os.path.join(registry.expert_dir("downstream", task), "config.yaml"), encoding="utf-8") as f:
-        base = (yaml.safe_load(f) or {}).get("downstream_expert") or {}
-    config = copy.deepcopy(base)
-    for section, values in TASKS[task](tiny_data, tmp).items():
-        config[section] = {**(config.get(section) or {}), **values}
+        config = copy.deepcopy((yaml.safe_load(f) or {}).get("downstream_expert") or {})
+    small = SMALL.get(task, {})
+    config["datarc"] = {**(config.get("datarc") or {}), "batch_size": 4, **datarc, **small.get("datarc", {})}
+    if "modelrc" in small:
+        config["modelrc"] = {**(config.get("modelrc") or {}), **small["modelrc"]}
     return config
 
 
@@ -90,10 +92,10 @@ def _dev_metrics(expert, fbank, batches: list[tuple]) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module", params=TRAINABLE)
-def task(request, tiny_data, tmp_path_factory, fbank):
+def task(request, tiny_task, tmp_path_factory, fbank):
     """(name, config, expdir, built expert)."""
     tmp = str(tmp_path_factory.mktemp(request.param))
-    config = _config(request.param, tiny_data, tmp)
+    config = _config(request.param, tiny_task(request.param))
     return request.param, config, tmp, _build(request.param, config, tmp, fbank.dims[0], seed=0)
 
 

@@ -4,7 +4,7 @@ A ceiling far from the maximum means the head, its config or the step budget can
 task even from perfect features, so no upstream comparison on it means anything. Each control
 trains the recipe's mini config for a few steps from features written by
 ``speechbench.upstream.control.write`` (no audio is read); the task's data dirs are made as its
-recipe's stage 1 makes them (the ``task_data`` fixture). The chance control needs no training here:
+recipe's stage 1 makes them (the ``tiny_task`` fixture). The chance control needs no training here:
 its features are checked to be one constant, so its head can learn only the label prior.
 """
 from __future__ import annotations
@@ -40,49 +40,49 @@ CEILINGS = {
 }
 
 
-def _write(task: str, kind: str, data: str, sets: tuple[str, ...], out: str) -> list[str]:
-    dumps = [os.path.join(out, kind, s) for s in sets]
-    for s, dump in zip(sets, dumps):
-        write_control(task, kind, os.path.join(data, s), dump)
+def _write(task: str, kind: str, dirs: dict[str, str], out: str) -> list[str]:
+    """Control features of each set's data dir into ``out/kind/<set>``; the dump dirs, in order."""
+    dumps = [os.path.join(out, kind, s) for s in dirs]
+    for data, dump in zip(dirs.values(), dumps):
+        write_control(task, kind, data, dump)
     return dumps
 
 
-def _train_and_test(task: str, data: str, overrides: str, work: str, steps: int) -> dict:
-    dumps = _write(task, "ceiling", data, ("train", "dev", "test"), work)
+def _train_and_test(task: str, datarc: dict, overrides: str, work: str, steps: int) -> dict:
+    dumps = _write(task, "ceiling", {s: datarc[s] for s in ("train", "dev", "test")}, work)
     exp = os.path.join(work, "exp")
-    datarc = ",,".join(f"config.downstream_expert.datarc.{s}={data}/{s}" for s in ("train", "dev", "test"))
+    data = ",,".join(f"config.downstream_expert.datarc.{k}={v}" for k, v in datarc.items())
     args = ["-n", "ceiling", "-p", exp, "-u", "control", "--upstream_options", "kind=ceiling", "-d", task,
             "-c", os.path.join(REPO, "egs", task, "conf", "mini.yaml"), "--feature_cache", ",".join(dumps),
             "--device", "cpu"]
-    assert run_benchmark(["-m", "train", *args, "-o", f"{quick_steps(steps)},,{datarc}{overrides}"]) == 0
+    assert run_benchmark(["-m", "train", *args, "-o", f"{quick_steps(steps)},,{data}{overrides}"]) == 0
     assert run_benchmark(["-m", "evaluate", "-e", os.path.join(exp, "best-states-dev.ckpt"), "-t", "test"]) == 0
     with open(os.path.join(exp, "test_results.json"), encoding="utf-8") as f:
         return json.load(f)["metrics"]
 
 
 @pytest.mark.parametrize("task", sorted(CEILINGS))
-def test_ceiling_control_reaches_the_maximum(task, task_data, tmp_path):
+def test_ceiling_control_reaches_the_maximum(task, tiny_task, tmp_path):
     near_max, steps, more = CEILINGS[task]
-    data, overrides = task_data(task)
-    value = value_of(_train_and_test(task, data, overrides + more, str(tmp_path), steps), declared_primary()[task])
+    value = value_of(_train_and_test(task, tiny_task(task), more, str(tmp_path), steps), declared_primary()[task])
     assert near_max(value), f"{task}: ceiling control {declared_primary()[task]} = {value:.4f} after {steps} steps: the head cannot learn it"
 
 
-def test_intent_ceiling_gets_every_command_whose_slot_values_train_shows(task_data, tmp_path):
+def test_intent_ceiling_gets_every_command_whose_slot_values_train_shows(tiny_task, tmp_path):
     """The tiny corpus's test set holds objects its train set lacks: no head can name those."""
-    data, overrides = task_data("intent")
-    labels = {s: read_kv(os.path.join(data, s, "utt2intent")) for s in ("train", "test")}
+    datarc = tiny_task("intent")
+    labels = {s: read_kv(os.path.join(datarc[s], "utt2intent")) for s in ("train", "test")}
     seen = {(i, v) for intent in labels["train"].values() for i, v in enumerate(intent.split())}
     reachable = np.mean([all((i, v) in seen for i, v in enumerate(x.split())) for x in labels["test"].values()])
     assert 0 < reachable
-    acc = _train_and_test("intent", data, overrides, str(tmp_path), 60)["test-acc"]
+    acc = _train_and_test("intent", datarc, "", str(tmp_path), 60)["test-acc"]
     assert acc >= reachable - 1e-9, f"intent: ceiling control accuracy {acc:.4f} < {reachable:.4f}, the reachable maximum"
 
 
 def test_std_ceiling_control_finds_every_term(tiny_corpus, tmp_path):
     data = os.path.join(tiny_corpus, "data", "std")
     sets = ("docs", "queries_dev", "queries_eval")
-    docs, dev, test = _write("std", "ceiling", data, sets, str(tmp_path))
+    docs, dev, test = _write("std", "ceiling", {s: os.path.join(data, s) for s in sets}, str(tmp_path))
     out = str(tmp_path / "exp")
     assert score_std(["--upstream", "control", "--upstream-options", "kind=ceiling", "--docs", f"{data}/docs",
                       "--queries", f"{data}/queries_dev", f"{data}/queries_eval", "--feature-cache-docs", docs,

@@ -177,3 +177,29 @@ def test_fewer_jobs_remove_the_outputs_of_the_old_ones(tmp_path, fake_upstream, 
     assert run(data_dir, out, "--nj", "2") == 0
     assert sorted(p.name for p in out.iterdir() if ".3" in p.name) == []
     assert {p.name for p in out.iterdir()} >= {"feats.1.ark", "feats.2.scp", "meta.2.json", "utt2num_frames.1"}
+
+
+def test_several_sets_in_one_call_write_the_dumps_of_separate_calls(tmp_path, fake_upstream, data_dir, capsys):
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("wav.scp", "utt2spk"):
+        (other / name).write_text("".join(line for line in (data_dir / name).read_text().splitlines(True)
+                                          if line.startswith("spk2")))
+    assert main(["--upstream", "fake", "--data-dir", str(data_dir), str(other),
+                 "--out", str(tmp_path / "a1"), str(tmp_path / "b1")]) == 0
+    assert run(data_dir, tmp_path / "a2") == 0 and run(other, tmp_path / "b2") == 0
+    for one, two in (("a1", "a2"), ("b1", "b2")):
+        x, y = FeatureCache(tmp_path / one), FeatureCache(tmp_path / two)
+        assert x.keys() == y.keys()
+        for utt in x.keys():
+            assert all(torch.equal(a, b) for a, b in zip(x.load(utt), y.load(utt)))
+    assert FeatureCache(tmp_path / "b1").keys() == ["spk2-c", "spk2-d"]
+
+
+def test_several_sets_need_one_dump_each_and_no_job_runner(tmp_path, fake_upstream, data_dir, capsys):
+    line = one_error_line(capsys, main, ["--upstream", "fake", "--data-dir", str(data_dir), str(data_dir),
+                                         "--out", str(tmp_path / "d")])
+    assert "2 --data-dir but 1 --out" in line
+    line = one_error_line(capsys, main, ["--upstream", "fake", "--data-dir", str(data_dir), str(data_dir), "--out",
+                                         str(tmp_path / "d"), str(tmp_path / "e"), "--nj", "2", "--cmd", "run.pl"])
+    assert "with --cmd or --job give one --data-dir and --out per call" in line

@@ -156,7 +156,18 @@ def test_chance_and_ceiling_rows_bound_the_table_without_a_score(make_exp):
     make_exp("pr", "control_kind_ceiling_ws", "pr", "control", {"test-per": 0.02})
     board = leaderboard.build(collect(make_exp.egs), "mini")
     assert board.upstreams == ["fbank", "apc", "chance", "ceiling"]
-    assert board.normalised[("apc", "pr")] == pytest.approx(1000)  # the ceiling is not "the best upstream"
+    assert board.normalised[("apc", "pr")] == pytest.approx(1000 * (0.6 - 0.8) / (0.02 - 0.8))  # fbank 0, ceiling 1000
     assert board.overall["ceiling"] == (None, 0) and board.is_control("chance") and not board.is_control("apc")
     md = leaderboard.to_markdown(board, make_exp.egs, "c")
     assert md.index("| *chance* | - | [100.00](") < md.index("| *ceiling* | - | [2.00](")
+
+
+def test_a_best_upstream_a_hair_above_fbank_does_not_blow_up_the_scores(make_exp):
+    """Without the ceiling anchor, qa's 0.05-point best would put apc at -63000 (the demo once showed -5643)."""
+    make_exp("qa", "baseline_ws", "qa", "baseline", {"test-ff1": 0.2789})
+    make_exp("qa", "tera_ws", "qa", "tera", {"test-ff1": 0.2794})
+    make_exp("qa", "apc_ws", "qa", "apc", {"test-ff1": 0.2473})
+    make_exp("qa", "control_kind_ceiling_ws", "qa", "control", {"test-ff1": 0.9853})
+    board = leaderboard.build(collect(make_exp.egs), "mini")
+    assert board.normalised[("apc", "qa")] == pytest.approx(1000 * (0.2473 - 0.2789) / (0.9853 - 0.2789))
+    assert -50 < board.overall["apc"][0] < 0 < board.overall["tera"][0] < 1

@@ -185,15 +185,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m speechbench.upstream.control.write", description=__doc__.split("\n\n")[0])
     p.add_argument("--task", required=True, help="the downstream task whose labels the ceiling encodes")
     p.add_argument("--kind", required=True, choices=KINDS)
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True, help="dump dir to write (read back with --feature_cache)")
+    p.add_argument("--data-dir", required=True, nargs="+", help="data dir(s) whose labels the features encode")
+    p.add_argument("--out", required=True, nargs="+", help="dump dir to write, one per --data-dir (read back with "
+                                                           "--feature_cache)")
     a = p.parse_args(argv)
-    try:
-        meta = write_control(a.task, a.kind, a.data_dir, a.out)
-    except (DataDirError, OSError, KeyError) as e:
-        print(f"error: {a.data_dir}: {e}", file=sys.stderr)
-        return 2
-    print(f"control: {a.out}: {a.kind} features of {meta['num_utterances']} utterances, dim {meta['dims'][0]}")
+    if len(a.data_dir) != len(a.out):
+        p.error(f"{len(a.data_dir)} --data-dir but {len(a.out)} --out: give one dump dir per data dir")
+    for data_dir, out in zip(a.data_dir, a.out):
+        try:
+            meta = write_control(a.task, a.kind, data_dir, out)
+        except (DataDirError, OSError, KeyError) as e:
+            print(f"error: {data_dir}: {e}", file=sys.stderr)
+            return 2
+        print(f"control: {out}: {a.kind} features of {meta['num_utterances']} utterances, dim {meta['dims'][0]}")
     return 0
 
 

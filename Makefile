@@ -6,9 +6,10 @@ STAMP := $(VENV)/.speechbench-installed
 PYTEST_ARGS ?=
 # pytest-xdist workers; tests that run the same recipe take turns (tests/testutil.py)
 TEST_JOBS ?= 2
-# make demo UPSTREAMS="apc npc" SEEDS=3 (UPSTREAMS=all: every upstream the demo can pretrain)
+# make demo UPSTREAMS="apc npc" SEEDS=3 JOBS=2 (UPSTREAMS=all: every upstream the demo can pretrain; JOBS: steps side by side, default one per core)
 UPSTREAMS ?=
 SEEDS ?=
+JOBS ?=
 
 .PHONY: install test test-fast demo bench clean-venv
 
@@ -29,7 +30,7 @@ test-fast: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 demo: install
-	bash tools/demo.sh $(if $(UPSTREAMS),--upstreams "$(UPSTREAMS)") $(if $(SEEDS),--seeds $(SEEDS))
+	bash tools/demo.sh $(if $(UPSTREAMS),--upstreams "$(UPSTREAMS)") $(if $(SEEDS),--seeds $(SEEDS)) $(if $(JOBS),--jobs $(JOBS))
 
 bench: install
 	$(PY) bench/run_all.py

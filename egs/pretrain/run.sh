@@ -42,7 +42,8 @@ args=(--upstream "$upstream" --data-dir "$data_dir" --out "$out" --seed "$seed" 
 [ -n "$steps" ] && args+=(--steps "$steps")
 [ -n "$batch_size" ] && args+=(--batch-size "$batch_size")
 [ -n "$lr" ] && args+=(--lr "$lr")
-if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${pretrain_config:-default}" "${args[@]}"; then
+# The options as one text input: --out names the stage's output, so hashing that file would redo the stage on every re-run.
+if stage_begin 2 "pretrain $upstream -> $out" "$data_dir" "${pretrain_config:-default}" "options=${args[*]}"; then
   mkdir -p "$expdir/$upstream/log"
   $train_cmd "$expdir/$upstream/log/run.log" python -m speechbench.pretrain "${args[@]}"
   sb_log "checkpoint in the official $upstream layout: $out (use: --upstream $upstream --upstream-ckpt $(realpath "$out"))"

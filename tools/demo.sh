@@ -22,7 +22,7 @@ cd "$root"
 
 help_message="Usage: $0 [options]"
 size=mini                      # mini corpus size: mini (the demo) or tiny (CI)
-upstreams="apc tera"         # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights; all: every one with a speechbench/pretrain/conf/*.yaml
+upstreams="apc npc tera cpc"  # upstreams to pretrain and benchmark (besides fbank); UPSTREAM:NAME uses released weights; all: every one with a speechbench/pretrain/conf/*.yaml
 tasks="phone pr asr ks std qa speaker asv sd emotion intent sf"  # recipes under egs/ to run
 pretrain_steps=300             # pretraining steps (empty: speechbench/pretrain/conf/<upstream>.yaml)
 train_steps=300                # training steps of every trained head (empty: each recipe's config)

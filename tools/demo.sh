@@ -75,7 +75,7 @@ total=$(( 1 + pretrained + heads + 1 ))
 n=0
 
 # step K NAME LOG CMD...: run step number K, its output into LOG, one progress line before and
-# after, its line of timings.tsv into $status_dir/K.
+# after, its line of timings.tsv into its status file (status_file K).
 step() {
   local k=$1 name=$2 log=$3 t0=$SECONDS rc=0 status=ok
   shift 3
@@ -89,24 +89,30 @@ step() {
     sb_log "[demo $k/$total] $name: FAILED (exit $rc) after $dt s; last lines of $log:"
     tail -n 15 "$log" | sed 's/^/    /' >&2
   fi
-  printf '%s\t%d\t%s\n' "$name" "$dt" "$status" > "$status_dir/$(printf %04d "$k")"
+  printf '%s\t%d\t%s\n' "$name" "$dt" "$status" > "$(status_file "$k")"
 }
+status_file() { printf '%s/%04d' "$status_dir" "$1"; }
 
 # run_step NAME LOG CMD...: the next step, now. launch NAME LOG CMD...: the next step in the
-# background once fewer than --jobs steps run. await K: until step K has finished.
+# background once fewer than --jobs steps run. await K: until step K has finished. reap: wait
+# for one background step to end.
 running=0
+reap() {
+  wait -n || true
+  running=$((running - 1))
+}
 run_step() {
   n=$((n + 1))
   step "$n" "$@"
 }
 launch() {
   n=$((n + 1))
-  while [ "$running" -ge "$jobs" ]; do wait -n || true; running=$((running - 1)); done
+  while [ "$running" -ge "$jobs" ]; do reap; done
   step "$n" "$@" &
   running=$((running + 1))
 }
 await() {
-  while [ ! -f "$status_dir/$(printf %04d "$1")" ] && [ "$running" -gt 0 ]; do wait -n || true; running=$((running - 1)); done
+  while [ ! -f "$(status_file "$1")" ] && [ "$running" -gt 0 ]; do reap; done
 }
 
 run_step "mini corpus ($size)" "$out/logs/corpus.log" \
